@@ -1,0 +1,181 @@
+package ads
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/beevik/etree"
+	"golang.org/x/oauth2"
+)
+
+// Namespaces of the Customer Management v13 WSDL (../shared/reference/ads/NOTES.md §1).
+const (
+	nsEnvelope  = "http://schemas.xmlsoap.org/soap/envelope/"
+	nsXSI       = "http://www.w3.org/2001/XMLSchema-instance"
+	nsService   = "https://bingads.microsoft.com/Customer/v13"
+	nsEntities  = "https://bingads.microsoft.com/Customer/v13/Entities"
+	nsArrays    = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
+	nsException = "https://bingads.microsoft.com/Customer/v13/Exception"
+	nsAdAPI     = "https://adapi.microsoft.com"
+)
+
+// SOAPPath is the service path below MSIDM_ADS_URL.
+const SOAPPath = "/Api/CustomerManagement/v13/CustomerManagementService.svc"
+
+// maxResponse bounds a response body; GetUsersInfo for a very large customer stays far below.
+const maxResponse = 64 << 20
+
+// SOAPClient speaks the SOAP 1.1 binding of Customer Management v13.
+type SOAPClient struct {
+	endpoint       string
+	http           *http.Client
+	tokens         oauth2.TokenSource
+	developerToken string
+}
+
+// NewSOAP returns a SOAP client for the service root (scheme://host[:port], as MSIDM_ADS_URL).
+// hc must NOT add an Authorization header: in SOAP the access token travels in the
+// AuthenticationToken SOAP header (NOTES §2, §9).
+func NewSOAP(root string, hc *http.Client, tokens oauth2.TokenSource, developerToken string) (*SOAPClient, error) {
+	u, err := url.Parse(strings.TrimRight(root, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" {
+		return nil, fmt.Errorf("ads: service root %q must be scheme://host[:port] such as https://clientcenter.api.bingads.microsoft.com", root)
+	}
+	return &SOAPClient{endpoint: u.String() + SOAPPath, http: hc, tokens: tokens, developerToken: developerToken}, nil
+}
+
+// call sends one operation. body builds the children of <op>Request; the returned element is
+// <op>Response. A SOAP fault is returned as *Fault whatever the HTTP status, because the
+// service has been seen sending faults with HTTP 200 as well as 500 (NOTES §6.2).
+func (c *SOAPClient) call(ctx context.Context, op string, body func(req *etree.Element)) (*etree.Element, error) {
+	tok, err := c.tokens.Token()
+	if err != nil {
+		return nil, err
+	}
+	payload, err := c.envelope(op, tok.AccessToken, body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("SOAPAction", `"`+op+`"`)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("ads: %s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("ads: %s: reading response: %w", op, err)
+	}
+	return parseResponse(op, resp.StatusCode, resp.Header.Get("TrackingId"), raw)
+}
+
+// envelope writes the request exactly as the WSDL binds it: SOAP 1.1, the
+// AuthenticationToken and DeveloperToken headers in WSDL order, body <op>Request.
+func (c *SOAPClient) envelope(op, accessToken string, body func(*etree.Element)) ([]byte, error) {
+	doc := etree.NewDocument()
+	env := doc.CreateElement("s:Envelope")
+	env.CreateAttr("xmlns:s", nsEnvelope)
+	env.CreateAttr("xmlns:i", nsXSI)
+	hdr := env.CreateElement("s:Header")
+	hdr.CreateAttr("xmlns", nsService)
+	hdr.CreateElement("AuthenticationToken").SetText(accessToken)
+	hdr.CreateElement("DeveloperToken").SetText(c.developerToken)
+	req := env.CreateElement("s:Body").CreateElement(op + "Request")
+	req.CreateAttr("xmlns", nsService)
+	if body != nil {
+		body(req)
+	}
+	return doc.WriteToBytes()
+}
+
+// parseResponse finds <op>Response or a fault in a response envelope.
+func parseResponse(op string, status int, httpTracking string, raw []byte) (*etree.Element, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil {
+		return nil, fmt.Errorf("ads: %s: HTTP %d with a body that is not XML (%d bytes)", op, status, len(raw))
+	}
+	env := doc.Root()
+	if env == nil || env.Tag != "Envelope" || env.NamespaceURI() != nsEnvelope {
+		return nil, fmt.Errorf("ads: %s: HTTP %d without a SOAP 1.1 envelope", op, status)
+	}
+	body := child(env, nsEnvelope, "Body")
+	if body == nil {
+		return nil, fmt.Errorf("ads: %s: SOAP envelope without a Body", op)
+	}
+	tracking := httpTracking
+	if h := child(env, nsEnvelope, "Header"); h != nil {
+		if t := child(h, nsService, "TrackingId"); t != nil {
+			tracking = strings.TrimSpace(t.Text())
+		}
+	}
+	if f := child(body, nsEnvelope, "Fault"); f != nil {
+		return nil, decodeFault(f, status, tracking)
+	}
+	out := child(body, nsService, op+"Response")
+	if out == nil {
+		return nil, fmt.Errorf("ads: %s: HTTP %d: body has no %sResponse", op, status, op)
+	}
+	return out, nil
+}
+
+// child returns the first child element with the namespace and local name, or nil.
+// Comparing namespace URIs, never prefixes, is what makes parsing prefix-agnostic.
+func child(el *etree.Element, ns, local string) *etree.Element {
+	if el == nil {
+		return nil
+	}
+	for _, c := range el.ChildElements() {
+		if c.Tag == local && c.NamespaceURI() == ns {
+			return c
+		}
+	}
+	return nil
+}
+
+// children returns all child elements with the namespace and local name.
+func children(el *etree.Element, ns, local string) []*etree.Element {
+	if el == nil {
+		return nil
+	}
+	var out []*etree.Element
+	for _, c := range el.ChildElements() {
+		if c.Tag == local && c.NamespaceURI() == ns {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// isNil reports an absent element or one marked i:nil="true".
+func isNil(el *etree.Element) bool {
+	if el == nil {
+		return true
+	}
+	for _, a := range el.Attr {
+		if a.Key == "nil" && a.NamespaceURI() == nsXSI {
+			return a.Value == "true" || a.Value == "1"
+		}
+	}
+	return false
+}
+
+func text(el *etree.Element) string {
+	if isNil(el) {
+		return ""
+	}
+	return strings.TrimSpace(el.Text())
+}
+
+// errShape reports a response that does not match the WSDL where a value is required.
+var errShape = errors.New("response does not match the WSDL")

@@ -1,0 +1,152 @@
+// Package graph is msidm's typed client for Microsoft Graph v1.0. It knows nothing of MCP.
+//
+// The HTTP client passed to New must add the Authorization header (an oauth2 transport);
+// this package adds client-request-id to every call, decodes Graph's error envelope into
+// *Error, and follows @odata.nextLink only within the configured service root so that a
+// forged page link can never send the bearer token elsewhere.
+package graph
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Client calls one Microsoft Graph service root.
+type Client struct {
+	base string // e.g. https://graph.microsoft.com/v1.0
+	http *http.Client
+}
+
+// New returns a client for the service root (scheme://host[:port], as MSIDM_GRAPH_URL).
+func New(root string, hc *http.Client) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(root, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("graph: service root %q must be an absolute http(s) URL such as https://graph.microsoft.com", root)
+	}
+	if u.Path != "" {
+		return nil, fmt.Errorf("graph: service root %q must not contain a path; msidm appends /v1.0 itself", root)
+	}
+	return &Client{base: u.String() + "/v1.0", http: hc}, nil
+}
+
+// BaseURL is the versioned root all requests go to (…/v1.0).
+func (c *Client) BaseURL() string { return c.base }
+
+// Error is Graph's error envelope plus the response's correlation ids.
+// https://learn.microsoft.com/graph/errors
+type Error struct {
+	StatusCode      int
+	Code            string
+	Message         string
+	RequestID       string
+	ClientRequestID string
+	RetryAfter      string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("graph: %d %s: %s (request-id %s)", e.StatusCode, e.Code, e.Message, e.RequestID)
+}
+
+// NotFound reports whether err is a Graph 404.
+func NotFound(err error) bool { return statusIs(err, http.StatusNotFound) }
+
+// Forbidden reports whether err is a Graph 403 (missing permission).
+func Forbidden(err error) bool { return statusIs(err, http.StatusForbidden) }
+
+// Throttled reports whether err is a Graph 429.
+func Throttled(err error) bool { return statusIs(err, http.StatusTooManyRequests) }
+
+func statusIs(err error, status int) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode == status
+}
+
+// get issues a GET to an absolute URL under the service root and decodes a JSON body into out.
+func (c *Client) get(ctx context.Context, rawURL string, header http.Header, out any) error {
+	if !c.owns(rawURL) {
+		return fmt.Errorf("graph: refusing to call %q: not under %s", rawURL, c.base)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("client-request-id", newGUID())
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("graph: GET %s: %w", redactQuery(rawURL), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return decodeError(resp)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("graph: decoding %s: %w", redactQuery(rawURL), err)
+	}
+	return nil
+}
+
+// owns reports whether rawURL is under the service root (same scheme, host and /v1.0 prefix).
+func (c *Client) owns(rawURL string) bool {
+	return rawURL == c.base || strings.HasPrefix(rawURL, c.base+"/") || strings.HasPrefix(rawURL, c.base+"?")
+}
+
+func redactQuery(rawURL string) string {
+	if i := strings.IndexByte(rawURL, '?'); i >= 0 {
+		return rawURL[:i]
+	}
+	return rawURL
+}
+
+// decodeError reads Graph's {"error":{code,message,innerError}} envelope; a body that is not
+// an envelope still yields an *Error with the HTTP status.
+func decodeError(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &Error{
+		StatusCode:      resp.StatusCode,
+		RequestID:       resp.Header.Get("request-id"),
+		ClientRequestID: resp.Header.Get("client-request-id"),
+		RetryAfter:      resp.Header.Get("Retry-After"),
+	}
+	var env struct {
+		Error struct {
+			Code       string `json:"code"`
+			Message    string `json:"message"`
+			InnerError struct {
+				RequestID string `json:"request-id"`
+			} `json:"innerError"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &env) == nil && env.Error.Code != "" {
+		e.Code, e.Message = env.Error.Code, env.Error.Message
+		if e.RequestID == "" {
+			e.RequestID = env.Error.InnerError.RequestID
+		}
+	} else {
+		e.Code = http.StatusText(resp.StatusCode)
+		e.Message = strings.TrimSpace(string(body))
+		if len(e.Message) > 200 {
+			e.Message = e.Message[:200] + "…"
+		}
+	}
+	return e
+}
+
+// newGUID returns a random version-4 GUID for client-request-id.
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
