@@ -1,0 +1,138 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/msidm/msidm/clients/ads"
+	"github.com/msidm/msidm/clients/graph"
+	"github.com/msidm/msidm/clients/redact"
+	"github.com/msidm/msidm/policy"
+)
+
+// Deps are the clients and settings tools use. A nil client means its system is not
+// configured; its toolset must then be deselected (see Select).
+type Deps struct {
+	Graph         *graph.Client
+	Ads           ads.Service
+	AdsCustomerID int64
+	// Concurrency bounds parallel calls to one service within a tool call (default 16).
+	Concurrency int
+	Redactor    *redact.Redactor
+	Logger      *slog.Logger
+
+	errors *errorShaper
+}
+
+// All returns every tool msidm offers, in catalogue order. Clients in d may be nil when
+// the caller only needs the definitions (msidm tools).
+func All(d *Deps) []Tool {
+	if d.Concurrency == 0 {
+		d.Concurrency = 16
+	}
+	if d.Redactor == nil {
+		d.Redactor = &redact.Redactor{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	d.errors = &errorShaper{redactor: d.Redactor}
+	return []Tool{
+		listAdsUsers(d),
+		listEntraUsers(d),
+	}
+}
+
+// Selection narrows the catalogue: --toolsets and --tools.
+type Selection struct {
+	Toolsets []string // empty: all
+	Tools    []string // empty: all tools of the selected toolsets
+}
+
+// Select applies sel to all, and reports unknown names with the valid ones.
+func Select(all []Tool, sel Selection) ([]Tool, error) {
+	for _, ts := range sel.Toolsets {
+		if !slices.Contains(Toolsets, Toolset(ts)) {
+			return nil, fmt.Errorf("unknown toolset %q in --toolsets/MSIDM_TOOLSETS; valid toolsets: %s", ts, joinToolsets())
+		}
+	}
+	names := map[string]bool{}
+	for _, t := range all {
+		names[t.Def.Name] = true
+	}
+	for _, n := range sel.Tools {
+		if !names[n] {
+			return nil, fmt.Errorf("unknown tool %q in --tools/MSIDM_TOOLS; run 'msidm tools' for the list", n)
+		}
+	}
+	var out []Tool
+	for _, t := range all {
+		if len(sel.Toolsets) > 0 && !slices.Contains(sel.Toolsets, string(t.Toolset)) {
+			continue
+		}
+		if len(sel.Tools) > 0 && !slices.Contains(sel.Tools, t.Def.Name) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func joinToolsets() string {
+	s := make([]string, len(Toolsets))
+	for i, t := range Toolsets {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// ServerInfo names the server in the MCP handshake.
+type ServerInfo struct {
+	Name    string
+	Version string
+}
+
+const instructions = `msidm manages the user lifecycle of a company's Microsoft estate: Microsoft Entra ID (Graph) and Microsoft Advertising (Customer Management).
+List tools return compact pages; pass next_cursor back as cursor to continue. Errors say what to do next.`
+
+// NewServer builds the MCP server with the tools the gate lets through. Every call passes
+// gate.Check before its handler runs; tools the gate hides are not listed and cannot be called.
+func NewServer(info ServerInfo, tools []Tool, gate *policy.Gate, logger *slog.Logger) *server.MCPServer {
+	s := server.NewMCPServer(info.Name, info.Version,
+		server.WithToolCapabilities(false),
+		server.WithInstructions(instructions),
+		server.WithRecovery(),
+		server.WithInputSchemaValidation(),
+	)
+	for _, t := range tools {
+		if !gate.Visible(t.Effect) {
+			continue
+		}
+		s.AddTool(t.Def, gated(gate, t, logger))
+	}
+	return s
+}
+
+// gated runs the policy check before the handler: nothing reaches a client unless the gate
+// allows the call.
+func gated(gate *policy.Gate, t Tool, logger *slog.Logger) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if err := gate.Check(ctx, policy.Call{Tool: t.Def.Name, Effect: t.Effect}); err != nil {
+			logger.Warn("tool call refused by policy", "tool", t.Def.Name, "effect", t.Effect.String(), "err", err)
+			return mcp.NewToolResultError(explain(err)), nil
+		}
+		res, err := t.Handler(ctx, req)
+		if res != nil && res.IsError {
+			logger.Info("tool call failed", "tool", t.Def.Name)
+		} else {
+			logger.Debug("tool call done", "tool", t.Def.Name)
+		}
+		return res, err
+	}
+}
