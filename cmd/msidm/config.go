@@ -1,0 +1,197 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/msidm/msidm/clients/auth"
+)
+
+// config is everything msidm serve needs, read from MSIDM_* environment variables and
+// overridden by flags. The names and meanings are a contract with operators and scripts.
+type config struct {
+	// serving
+	Sandbox        bool
+	HTTPAddr       string
+	HTTPToken      string   // MSIDM_HTTP_TOKEN: bearer token required on HTTP
+	AllowedOrigins []string // MSIDM_HTTP_ALLOWED_ORIGINS: extra browser origins besides localhost
+	LogFormat      string
+	LogLevel       string
+	ReadOnly       bool
+	Toolsets       []string
+	Tools          []string
+	StateDir       string
+
+	// Microsoft endpoints (service roots)
+	Cloud        string
+	AuthorityURL string
+	GraphURL     string
+	AdsURL       string
+
+	// Entra ID / Graph (app-only)
+	TenantID     string
+	ClientID     string
+	ClientSecret string
+	ClientCert   string
+
+	// Microsoft Advertising (delegated)
+	AdsClientID       string
+	AdsDeveloperToken string
+	AdsCustomerID     int64
+	AdsAccountID      int64
+	AdsRefreshToken   string
+	AdsEnvironment    string
+	AdsProtocol       string
+}
+
+// Customer Management service roots (../shared/reference/ads/NOTES.md §1).
+var adsRoots = map[string]string{
+	"production": "https://clientcenter.api.bingads.microsoft.com",
+	"sandbox":    "https://clientcenter.api.sandbox.bingads.microsoft.com",
+}
+
+// loadEnv reads the MSIDM_* variables through getenv (os.Getenv in production).
+func loadEnv(getenv func(string) string) (config, error) {
+	c := config{
+		HTTPToken:         getenv("MSIDM_HTTP_TOKEN"),
+		AllowedOrigins:    splitList(getenv("MSIDM_HTTP_ALLOWED_ORIGINS")),
+		LogFormat:         orDefault(getenv("MSIDM_LOG_FORMAT"), "text"),
+		LogLevel:          orDefault(getenv("MSIDM_LOG_LEVEL"), "info"),
+		Toolsets:          splitList(getenv("MSIDM_TOOLSETS")),
+		Tools:             splitList(getenv("MSIDM_TOOLS")),
+		StateDir:          getenv("MSIDM_STATE_DIR"),
+		Cloud:             orDefault(getenv("MSIDM_CLOUD"), "public"),
+		AuthorityURL:      getenv("MSIDM_AUTHORITY_URL"),
+		GraphURL:          getenv("MSIDM_GRAPH_URL"),
+		AdsURL:            getenv("MSIDM_ADS_URL"),
+		TenantID:          getenv("MSIDM_TENANT_ID"),
+		ClientID:          getenv("MSIDM_CLIENT_ID"),
+		ClientSecret:      getenv("MSIDM_CLIENT_SECRET"),
+		ClientCert:        getenv("MSIDM_CLIENT_CERT"),
+		AdsClientID:       getenv("MSIDM_ADS_CLIENT_ID"),
+		AdsDeveloperToken: getenv("MSIDM_ADS_DEVELOPER_TOKEN"),
+		AdsRefreshToken:   getenv("MSIDM_ADS_REFRESH_TOKEN"),
+		AdsEnvironment:    orDefault(getenv("MSIDM_ADS_ENVIRONMENT"), "production"),
+		AdsProtocol:       orDefault(getenv("MSIDM_ADS_PROTOCOL"), "soap"),
+	}
+	var err error
+	if c.ReadOnly, err = parseBool("MSIDM_READ_ONLY", getenv("MSIDM_READ_ONLY")); err != nil {
+		return c, err
+	}
+	if c.AdsCustomerID, err = parseID("MSIDM_ADS_CUSTOMER_ID", getenv("MSIDM_ADS_CUSTOMER_ID")); err != nil {
+		return c, err
+	}
+	if c.AdsAccountID, err = parseID("MSIDM_ADS_ACCOUNT_ID", getenv("MSIDM_ADS_ACCOUNT_ID")); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// resolve fills defaults that depend on other settings and checks every value. needEntra and
+// needAds say which systems the selected toolsets use; a system not needed is not checked.
+func (c *config) resolve(needEntra, needAds bool) error {
+	cloud, ok := auth.Clouds[c.Cloud]
+	if !ok {
+		return fmt.Errorf("MSIDM_CLOUD=%q is not a known cloud; use public, usgov or china", c.Cloud)
+	}
+	c.AuthorityURL = orDefault(c.AuthorityURL, cloud.AuthorityURL)
+	c.GraphURL = orDefault(c.GraphURL, cloud.GraphURL)
+	root, ok := adsRoots[c.AdsEnvironment]
+	if !ok {
+		return fmt.Errorf("MSIDM_ADS_ENVIRONMENT=%q is not valid; use production or sandbox", c.AdsEnvironment)
+	}
+	c.AdsURL = orDefault(c.AdsURL, root)
+	c.AdsClientID = orDefault(c.AdsClientID, c.ClientID)
+	if c.StateDir == "" {
+		if dir, err := os.UserConfigDir(); err == nil {
+			c.StateDir = filepath.Join(dir, "msidm")
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log format %q is not valid; use --log-format text or json (MSIDM_LOG_FORMAT)", c.LogFormat)
+	}
+	if c.Sandbox {
+		return nil // the sandbox supplies every credential and endpoint itself
+	}
+	var missing []string
+	if needEntra {
+		missing = appendMissing(missing, "MSIDM_TENANT_ID", c.TenantID)
+		missing = appendMissing(missing, "MSIDM_CLIENT_ID", c.ClientID)
+		if c.ClientCert != "" {
+			return fmt.Errorf("MSIDM_CLIENT_CERT (certificate sign-in) is not supported by this version yet; unset it and set MSIDM_CLIENT_SECRET")
+		}
+		missing = appendMissing(missing, "MSIDM_CLIENT_SECRET", c.ClientSecret)
+	}
+	if needAds {
+		if c.AdsProtocol != "soap" {
+			return fmt.Errorf("MSIDM_ADS_PROTOCOL=%q is not supported by this version; use soap (the default)", c.AdsProtocol)
+		}
+		missing = appendMissing(missing, "MSIDM_ADS_CLIENT_ID (or MSIDM_CLIENT_ID)", c.AdsClientID)
+		missing = appendMissing(missing, "MSIDM_ADS_DEVELOPER_TOKEN", c.AdsDeveloperToken)
+		missing = appendMissing(missing, "MSIDM_ADS_REFRESH_TOKEN", c.AdsRefreshToken)
+		if c.AdsCustomerID == 0 {
+			missing = append(missing, "MSIDM_ADS_CUSTOMER_ID")
+		}
+	}
+	if len(missing) > 0 {
+		skip := ""
+		switch {
+		case needEntra && !needAds:
+		case needAds && !needEntra:
+		default:
+			skip = ", or limit msidm to one system with --toolsets entra or --toolsets ads"
+		}
+		return fmt.Errorf("missing configuration: set %s (or run 'msidm serve --sandbox' to try msidm without a Microsoft account%s)",
+			strings.Join(missing, ", "), skip)
+	}
+	return nil
+}
+
+func appendMissing(missing []string, name, value string) []string {
+	if value == "" {
+		return append(missing, name)
+	}
+	return missing
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		out = append(out, f)
+	}
+	return out
+}
+
+func parseBool(name, v string) (bool, error) {
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not a boolean; use true or false", name, v)
+	}
+	return b, nil
+}
+
+func parseID(name, v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a numeric id; use the number shown in the Microsoft Advertising web UI (for example 251000101)", name, v)
+	}
+	return n, nil
+}

@@ -1,0 +1,84 @@
+package graphemu
+
+import (
+	"strings"
+	"time"
+
+	"github.com/msidm/msidm/sandbox/demo"
+)
+
+// user is the emulator's copy of one Entra ID user object. Values are immutable once they are
+// in the directory: a later PATCH stores a modified copy, so a page of *user can be encoded
+// after the directory lock is released.
+type user struct {
+	id                    string
+	displayName           string
+	givenName             string
+	surname               string
+	userPrincipalName     string
+	mail                  string
+	mailNickname          string
+	otherMails            []string
+	proxyAddresses        []string
+	department            string
+	jobTitle              string
+	officeLocation        string
+	city                  string
+	country               string
+	usageLocation         string
+	mobilePhone           string
+	businessPhones        []string
+	preferredLanguage     string
+	employeeID            string
+	userType              string
+	accountEnabled        bool
+	onPremisesSyncEnabled bool
+	onPremisesImmutableID string
+	managerID             string
+	createdDateTime       time.Time
+	deleted               bool
+	issuer                string // tenant domain, for identities[].issuer
+}
+
+// userFromPerson deep-copies a demo person, so the emulator never shares state with the tenant
+// value it was seeded from.
+func userFromPerson(p demo.Person, domain string) *user {
+	return &user{
+		id:                    p.ID,
+		displayName:           p.DisplayName,
+		givenName:             p.GivenName,
+		surname:               p.Surname,
+		userPrincipalName:     p.UserPrincipalName,
+		mail:                  p.Mail,
+		mailNickname:          p.MailNickname,
+		otherMails:            clone(p.OtherMails),
+		proxyAddresses:        clone(p.ProxyAddresses),
+		department:            p.Department,
+		jobTitle:              p.JobTitle,
+		officeLocation:        p.OfficeLocation,
+		city:                  p.City,
+		country:               p.Country,
+		usageLocation:         p.UsageLocation,
+		mobilePhone:           p.MobilePhone,
+		businessPhones:        clone(p.BusinessPhones),
+		preferredLanguage:     p.PreferredLanguage,
+		employeeID:            p.EmployeeID,
+		userType:              p.UserType,
+		accountEnabled:        p.AccountEnabled,
+		onPremisesSyncEnabled: p.OnPremisesSyncEnabled,
+		onPremisesImmutableID: p.OnPremisesImmutableID,
+		managerID:             p.ManagerID,
+		createdDateTime:       p.CreatedDateTime.UTC(),
+		deleted:               p.SoftDeleted,
+		issuer:                domain,
+	}
+}
+
+func clone(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	return append([]string(nil), ss...)
+}
+
+func (u *user) isGuest() bool { return strings.EqualFold(u.userType, "Guest") }
