@@ -81,7 +81,7 @@ func listEntraUsers(d *Deps) Tool {
 		if pageURL == "" {
 			pageURL = d.Graph.UsersURL(graph.ListUsersOptions{Top: limit, Select: entraUserSelect})
 		}
-		page, err := d.Graph.UsersPage(ctx, pageURL)
+		page, err := d.Graph.UsersPage(ctx, pageURL, nil)
 		if err != nil {
 			return listEntraUsersOutput{}, err
 		}

@@ -7,6 +7,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -44,6 +46,7 @@ func (c *Client) BaseURL() string { return c.base }
 type Error struct {
 	StatusCode      int
 	Code            string
+	DetailCodes     []string // error.details[].code, e.g. ObjectConflict
 	Message         string
 	RequestID       string
 	ClientRequestID string
@@ -63,6 +66,35 @@ func Forbidden(err error) bool { return statusIs(err, http.StatusForbidden) }
 // Throttled reports whether err is a Graph 429.
 func Throttled(err error) bool { return statusIs(err, http.StatusTooManyRequests) }
 
+// Conflict reports an object that already exists: 409, or Graph's 400 with an
+// ObjectConflict detail (samples/error-objectconflict.OBSERVED.json) or the "already exist"
+// message of a duplicate member reference (samples/error-member-already-exists.OBSERVED.json).
+func Conflict(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	if e.StatusCode == http.StatusConflict || slices.Contains(e.DetailCodes, "ObjectConflict") {
+		return true
+	}
+	return e.StatusCode == http.StatusBadRequest && strings.Contains(e.Message, "already exist")
+}
+
+// DeltaTokenExpired reports that a delta or skip token can no longer be used and a full
+// resync is needed. The sources disagree on the shape (NOTES §2): 400 or 410 with
+// syncStateNotFound / SyncStateNotFound, resyncRequired, or 410 Gone with a Location.
+func DeltaTokenExpired(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch strings.ToLower(e.Code) {
+	case "syncstatenotfound", "resyncrequired":
+		return true
+	}
+	return e.StatusCode == http.StatusGone
+}
+
 func statusIs(err error, status int) bool {
 	var e *Error
 	return errors.As(err, &e) && e.StatusCode == status
@@ -70,10 +102,24 @@ func statusIs(err error, status int) bool {
 
 // get issues a GET to an absolute URL under the service root and decodes a JSON body into out.
 func (c *Client) get(ctx context.Context, rawURL string, header http.Header, out any) error {
+	return c.do(ctx, http.MethodGet, rawURL, header, nil, out)
+}
+
+// do sends one request to an absolute URL under the service root. body (may be nil) is sent
+// as JSON; a 2xx JSON answer is decoded into out (may be nil); anything else is an *Error.
+func (c *Client) do(ctx context.Context, method, rawURL string, header http.Header, body, out any) error {
 	if !c.owns(rawURL) {
 		return fmt.Errorf("graph: refusing to call %q: not under %s", rawURL, c.base)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("graph: encoding %s body: %w", method, err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
 	if err != nil {
 		return err
 	}
@@ -81,17 +127,24 @@ func (c *Client) get(ctx context.Context, rawURL string, header http.Header, out
 		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("client-request-id", newGUID())
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("graph: GET %s: %w", redactQuery(rawURL), err)
+		return fmt.Errorf("graph: %s %s: %w", method, redactQuery(rawURL), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		return decodeError(resp)
 	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		return nil
+	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("graph: decoding %s: %w", redactQuery(rawURL), err)
+		return fmt.Errorf("graph: decoding %s %s: %w", method, redactQuery(rawURL), err)
 	}
 	return nil
 }
@@ -120,8 +173,11 @@ func decodeError(resp *http.Response) error {
 	}
 	var env struct {
 		Error struct {
-			Code       string `json:"code"`
-			Message    string `json:"message"`
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Details []struct {
+				Code string `json:"code"`
+			} `json:"details"`
 			InnerError struct {
 				RequestID string `json:"request-id"`
 			} `json:"innerError"`
@@ -129,6 +185,9 @@ func decodeError(resp *http.Response) error {
 	}
 	if json.Unmarshal(body, &env) == nil && env.Error.Code != "" {
 		e.Code, e.Message = env.Error.Code, env.Error.Message
+		for _, d := range env.Error.Details {
+			e.DetailCodes = append(e.DetailCodes, d.Code)
+		}
 		if e.RequestID == "" {
 			e.RequestID = env.Error.InnerError.RequestID
 		}

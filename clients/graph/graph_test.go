@@ -84,7 +84,7 @@ func TestRefusesLinksOutsideServiceRoot(t *testing.T) {
 		"https://graph.microsoft.com/beta/users",
 		"http://graph.microsoft.com/v1.0/users",
 	} {
-		if _, err := c.UsersPage(context.Background(), link); err == nil || !strings.Contains(err.Error(), "refusing") {
+		if _, err := c.UsersPage(context.Background(), link, nil); err == nil || !strings.Contains(err.Error(), "refusing") {
 			t.Errorf("%s: want refusal, got %v", link, err)
 		}
 	}

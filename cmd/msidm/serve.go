@@ -147,7 +147,7 @@ func connect(ctx context.Context, cfg *config, deps *tools.Deps, needEntra, need
 		}
 		deps.Graph = gc
 		checks = append(checks, func(ctx context.Context) error {
-			_, err := gc.UsersPage(ctx, gc.UsersURL(graph.ListUsersOptions{Top: 1, Select: []string{"id"}}))
+			_, err := gc.UsersPage(ctx, gc.UsersURL(graph.ListUsersOptions{Top: 1, Select: []string{"id"}}), nil)
 			if err != nil {
 				return fmt.Errorf("Microsoft Graph check failed at %s: %w", cfg.GraphURL, err)
 			}
