@@ -39,11 +39,14 @@ func (e Effect) String() string {
 type Config struct {
 	// ReadOnly refuses every write and destructive call; it wins over every other setting.
 	ReadOnly bool
+	// ConfirmWrites asks a human to confirm writes too, not only destructive calls.
+	ConfirmWrites bool
 }
 
 // Gate applies a Config to tool calls.
 type Gate struct {
-	cfg Config
+	cfg       Config
+	confirmer Confirmer
 }
 
 // NewGate returns a Gate for cfg.

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,36 @@ func TestEffectString(t *testing.T) {
 		if e.String() != want {
 			t.Errorf("%d: got %q want %q", int(e), e.String(), want)
 		}
+	}
+}
+
+func TestConfirmFailsClosedWithoutAMechanism(t *testing.T) {
+	plan := Plan{Tool: "disable_entra_user", Effect: Destructive, Summary: "Disable sign-in for a@contoso.example",
+		Target: "a@contoso.example", Steps: []Step{{System: "entra", Action: "block sign-in", Target: "a@contoso.example", Reversible: true, Undo: "enable_entra_user"}}}
+	tests := []struct {
+		name    string
+		cfg     Config
+		plan    Plan
+		proceed bool
+		want    string
+	}{
+		{"destructive without confirmer", Config{}, plan, false, "needs a human's confirmation"},
+		{"dry run never proceeds", Config{}, func() Plan { p := plan; p.DryRun = true; return p }(), false, ""},
+		{"write proceeds by default", Config{}, func() Plan { p := plan; p.Effect = Write; return p }(), true, ""},
+		{"write with ConfirmWrites fails closed", Config{ConfirmWrites: true}, func() Plan { p := plan; p.Effect = Write; return p }(), false, "confirmation"},
+		{"read-only refuses", Config{ReadOnly: true}, plan, false, "read-only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewGate(tt.cfg).Confirm(context.Background(), nil, tt.plan)
+			if err != nil || c.Proceed != tt.proceed {
+				t.Fatalf("proceed %v err %v", c.Proceed, err)
+			}
+			if tt.want != "" {
+				if c.Result == nil || !c.Result.IsError || !strings.Contains(fmt.Sprint(c.Result.Content), tt.want) {
+					t.Fatalf("result %+v lacks %q", c.Result, tt.want)
+				}
+			}
+		})
 	}
 }
