@@ -10,15 +10,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
-	"golang.org/x/oauth2"
 
-	"github.com/msidm/msidm/clients/ads"
-	"github.com/msidm/msidm/clients/auth"
-	"github.com/msidm/msidm/clients/graph"
+	clientsconnect "github.com/msidm/msidm/clients/connect"
 	"github.com/msidm/msidm/clients/redact"
 	"github.com/msidm/msidm/policy"
 	"github.com/msidm/msidm/sandbox"
@@ -133,61 +129,27 @@ func useSandbox(cfg *config, sb *sandbox.Sandbox) {
 // connect builds the clients and proves, before serving, that the credentials and
 // endpoints work: a failure is one clear line at start-up rather than on the first call.
 func connect(ctx context.Context, cfg *config, deps *tools.Deps, needEntra, needAds bool, red *redact.Redactor, logger *slog.Logger) error {
-	base := newTransport()
-	plain := &http.Client{Transport: base, Timeout: 60 * time.Second}
-	var checks []func(context.Context) error
-	if needEntra {
-		ts := &recordingSource{src: auth.GraphTokenSource(plain, auth.AppCredentials{
-			AuthorityURL: cfg.AuthorityURL, TenantID: cfg.TenantID, ClientID: cfg.ClientID,
-			ClientSecret: cfg.ClientSecret, GraphURL: cfg.GraphURL,
-		}), red: red}
-		gc, err := graph.New(cfg.GraphURL, &http.Client{Transport: &oauth2.Transport{Source: ts, Base: base}, Timeout: 60 * time.Second})
-		if err != nil {
-			return fmt.Errorf("MSIDM_GRAPH_URL: %w", err)
-		}
-		deps.Graph = gc
-		checks = append(checks, func(ctx context.Context) error {
-			_, err := gc.UsersPage(ctx, gc.UsersURL(graph.ListUsersOptions{Top: 1, Select: []string{"id"}}), nil)
-			if err != nil {
-				return fmt.Errorf("Microsoft Graph check failed at %s: %w", cfg.GraphURL, err)
-			}
-			return nil
-		})
+	settings := connectSettings(cfg)
+	cl, err := clientsconnect.Build(settings, needEntra, needAds, red, logger)
+	if err != nil {
+		return err
 	}
+	deps.Graph, deps.Ads = cl.Graph, cl.Ads
 	if needAds {
-		tenant := cfg.TenantID
-		if tenant == "" {
-			tenant = "common"
-		}
-		ts := &recordingSource{src: auth.AdsTokenSource(plain, auth.DelegatedCredentials{
-			AuthorityURL: cfg.AuthorityURL, TenantID: tenant, ClientID: cfg.AdsClientID,
-			ClientSecret: adsSecret(cfg), RefreshToken: cfg.AdsRefreshToken, Scope: auth.AdsScope,
-		}, func(rt string) { red.Add(rt) }), red: red}
-		ac, err := ads.NewSOAP(cfg.AdsURL, plain, ts, cfg.AdsDeveloperToken)
-		if err != nil {
-			return fmt.Errorf("MSIDM_ADS_URL: %w", err)
-		}
-		deps.Ads = ac
 		logger.Warn("Microsoft retires the Customer Management SOAP API on 2027-01-31; msidm speaks SOAP now (MSIDM_ADS_PROTOCOL=soap)")
-		checks = append(checks, func(ctx context.Context) error {
-			if _, _, err := ac.GetUser(ctx, 0); err != nil {
-				return fmt.Errorf("Microsoft Advertising check failed at %s: %w", cfg.AdsURL, err)
-			}
-			return nil
-		})
 	}
 	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
 	defer cancel()
-	errs := make([]error, len(checks))
-	var wg sync.WaitGroup
-	for i, check := range checks {
-		wg.Go(func() { errs[i] = check(ctx) })
+	return cl.Check(ctx, settings, red)
+}
+
+func connectSettings(cfg *config) clientsconnect.Settings {
+	return clientsconnect.Settings{
+		AuthorityURL: cfg.AuthorityURL, GraphURL: cfg.GraphURL, AdsURL: cfg.AdsURL,
+		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		AdsClientID: cfg.AdsClientID, AdsClientSecret: adsSecret(cfg),
+		AdsDeveloperToken: cfg.AdsDeveloperToken, AdsRefreshToken: cfg.AdsRefreshToken,
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return errors.New(red.String(err.Error()))
-	}
-	return nil
 }
 
 // adsSecret sends the client secret with refresh requests only when the Ads app is the same
@@ -197,27 +159,6 @@ func adsSecret(cfg *config) string {
 		return cfg.ClientSecret
 	}
 	return ""
-}
-
-// recordingSource registers every access token with the redactor before it is used.
-type recordingSource struct {
-	src oauth2.TokenSource
-	red *redact.Redactor
-}
-
-func (r *recordingSource) Token() (*oauth2.Token, error) {
-	t, err := r.src.Token()
-	if err == nil {
-		r.red.Add(t.AccessToken, t.RefreshToken)
-	}
-	return t, err
-}
-
-func newTransport() *http.Transport {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 256
-	tr.MaxIdleConnsPerHost = 64
-	return tr
 }
 
 // checkListenAddr refuses a non-loopback listener without a bearer token: an MCP server
