@@ -4,13 +4,17 @@ import (
 	"strings"
 )
 
-// Grant types the endpoint understands. Later grants (authorization_code with PKCE,
-// urn:ietf:params:oauth:grant-type:device_code, client_assertion for client_credentials)
-// are added to grantTable.
+// Grant types the endpoint understands.
 const (
 	grantClientCredentials = "client_credentials"
 	grantRefreshToken      = "refresh_token"
+	grantAuthorizationCode = "authorization_code"
+	grantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
 )
+
+// userGrants are the grants that carry a user, so the multi-tenant aliases (/common,
+// /organizations) can infer the tenant from them.
+var userGrants = map[string]bool{grantRefreshToken: true, grantAuthorizationCode: true, grantDeviceCode: true}
 
 // grantFunc redeems one grant type. It gets a parsed request whose tenant has already been
 // checked and returns the success body or the error to send.
@@ -20,11 +24,14 @@ func (s *Server) grantTable() map[string]grantFunc {
 	return map[string]grantFunc{
 		grantClientCredentials: s.clientCredentials,
 		grantRefreshToken:      s.refreshToken,
+		grantAuthorizationCode: s.authorizationCode,
+		grantDeviceCode:        s.deviceCode,
 	}
 }
 
 // clientCredentials is the app-only flow (NOTES §7 [cc-flow]): the app authenticates with its
-// secret and asks for exactly one "<resource>/.default"; the token carries the app's roles.
+// secret or a certificate client assertion and asks for exactly one "<resource>/.default"; the
+// token carries the app's roles.
 func (s *Server) clientCredentials(req *tokenRequest) (*tokenResponse, *oauthError) {
 	a, oerr := s.client(req, true)
 	if oerr != nil {
@@ -46,7 +53,7 @@ func (s *Server) clientCredentials(req *tokenRequest) (*tokenResponse, *oauthErr
 	if sr.res == nil || len(sr.perms) != 1 || len(sr.oidc) > 0 || !sr.res.appOnly {
 		return nil, errInvalidScope(raw)
 	}
-	at := s.signer.Mint(s.appClaims(a, sr.res.audience), s.lifetime)
+	at := s.signer.Mint(s.appClaims(a, sr.res.audience), s.tokenLifetime())
 	return &tokenResponse{TokenType: "Bearer", ExpiresIn: s.expiresIn(), ExtExpiresIn: s.expiresIn(), AccessToken: at}, nil
 }
 
@@ -70,14 +77,37 @@ func (s *Server) refreshToken(req *tokenRequest) (*tokenResponse, *oauthError) {
 	if oerr != nil {
 		return nil, oerr
 	}
+	return s.userTokens(a, User{UPN: g.upn, OID: g.oid}, sr, true), nil
+}
+
+// userTokens mints the delegated answer for user u: an access token for the requested resource
+// and, with withRefresh, a new refresh token for the same user and app.
+func (s *Server) userTokens(a *app, u User, sr *scopeRequest, withRefresh bool) *tokenResponse {
 	res, scp, granted := sr.delegated(&s.resources[0])
-	claims := s.userClaims(a, g, res.audience, scp)
-	return &tokenResponse{
+	g := refreshGrant{clientID: a.ClientID, upn: u.UPN, oid: u.OID}
+	resp := &tokenResponse{
 		TokenType:    "Bearer",
 		Scope:        granted,
 		ExpiresIn:    s.expiresIn(),
 		ExtExpiresIn: s.expiresIn(),
-		AccessToken:  s.signer.Mint(claims, s.lifetime),
-		RefreshToken: s.storeRefresh(refreshGrant{clientID: g.clientID, upn: g.upn, oid: g.oid}),
-	}, nil
+		AccessToken:  s.signer.Mint(s.userClaims(a, g, res.audience, scp), s.tokenLifetime()),
+	}
+	if withRefresh {
+		resp.RefreshToken = s.storeRefresh(g)
+	}
+	return resp
+}
+
+// wantsOfflineAccess reports whether any of the scope parameters asks for offline_access: the
+// v2 endpoint returns a refresh token from a code or device code only then
+// (v2-oauth2-auth-code-flow.md, v2-oauth2-device-code.md).
+func wantsOfflineAccess(scopes ...string) bool {
+	for _, raw := range scopes {
+		for _, f := range strings.Fields(raw) {
+			if strings.EqualFold(f, "offline_access") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -15,8 +15,14 @@ type refreshGrant struct {
 
 // IssueRefreshToken registers and returns a delegated refresh token for user upn (oid = object
 // id string) of app clientID, as if the user had signed in interactively; used to bootstrap
-// Microsoft Advertising (delegated) access.
+// Microsoft Advertising (delegated) access. If no signed-in user is configured yet, this user
+// becomes it (see Options.SignInUser).
 func (s *Server) IssueRefreshToken(clientID, upn, oid string) string {
+	s.mu.Lock()
+	if s.signIn == (User{}) {
+		s.signIn = User{UPN: upn, OID: oid}
+	}
+	s.mu.Unlock()
 	return s.storeRefresh(refreshGrant{clientID: clientID, upn: upn, oid: oid})
 }
 

@@ -1,6 +1,7 @@
 package idpemu
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -33,22 +34,51 @@ var samplesDir = filepath.Join("..", "..", "..", "shared", "reference", "graph",
 type fixture struct {
 	srv    *Server
 	signer *token.Signer
+	clock  *fakeClock
 	base   string // http://127.0.0.1:port
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith serves a Server whose clock (and its signer's) is a fake clock; mod may
+// change the options first. testClient has the test certificate registered.
+func newFixtureWith(t *testing.T, mod func(*Options)) *fixture {
 	t.Helper()
-	signer := token.NewSigner(nil)
-	srv := New(Options{
+	clock := &fakeClock{t: time.Now()}
+	signer := token.NewSigner(clock.Now)
+	opts := Options{
 		Signer: signer, TenantID: testTenant, TokenLifetime: time.Hour,
 		Apps: []App{
-			{ClientID: testClient, ClientSecret: testSecret, Roles: []string{"User.ReadWrite.All", "Group.ReadWrite.All"}},
+			{ClientID: testClient, ClientSecret: testSecret, Roles: []string{"User.ReadWrite.All", "Group.ReadWrite.All"},
+				Certificates: []*x509.Certificate{testKeys().cert}},
 			{ClientID: otherClient, ClientSecret: "other-secret"},
 		},
-	})
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	srv := New(opts)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &fixture{srv: srv, signer: signer, base: ts.URL}
+	return &fixture{srv: srv, signer: signer, clock: clock, base: ts.URL}
+}
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 type reply struct {
@@ -71,6 +101,12 @@ func (f *fixture) call(t *testing.T, method, tenant, contentType string, form ur
 	if basic != nil {
 		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
 	}
+	return do(t, req)
+}
+
+// do sends req and decodes the JSON answer.
+func do(t *testing.T, req *http.Request) reply {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +168,11 @@ func checkError(t *testing.T, r reply, status int, oauth string, code float64) {
 	if m := descRE.FindStringSubmatch(desc); m == nil {
 		t.Errorf("error_description shape: %q", desc)
 	}
-	if !strings.Contains(desc, r.body["trace_id"].(string)) || !strings.Contains(desc, r.body["correlation_id"].(string)) ||
-		!strings.HasSuffix(desc, r.body["timestamp"].(string)) {
+	traceID, _ := r.body["trace_id"].(string)
+	correlationID, _ := r.body["correlation_id"].(string)
+	ts, _ := r.body["timestamp"].(string)
+	if traceID == "" || correlationID == "" || ts == "" || !strings.Contains(desc, traceID) || !strings.Contains(desc, correlationID) ||
+		!strings.HasSuffix(desc, ts) {
 		t.Errorf("description does not repeat trace/correlation/timestamp: %q", desc)
 	}
 	if strings.Contains(r.raw, testSecret) || strings.Contains(r.raw, url.QueryEscape(testSecret)) || strings.Contains(r.raw, "wrong-secret") {
@@ -416,6 +455,9 @@ func TestContractWithSamples(t *testing.T) {
 		{"token-response.json", f.post(t, cc(graphScope))},
 		{"token-error-invalid-client-7000215.OBSERVED.json", f.post(t, with(cc(graphScope), "client_secret", "wrong-secret"))},
 		{"token-error-invalid-scope.json", f.post(t, cc("https://ads.microsoft.com/.default"))},
+		{"token-error-invalid-client-7000215.OBSERVED.json", f.post(t, ccAssertion(signJWT(t, testKeys().otherKey, psHeader(), f.assertionClaimsFor())))},
+		{"token-error-invalid-scope.json", f.post(t, pollForm(deviceCodeOf(t, f)))},
+		{"token-error-invalid-scope.json", f.post(t, redeemForm("1.A"+strings.Repeat("x", 40)))},
 	}
 	for _, c := range cases {
 		t.Run(c.sample, func(t *testing.T) {
@@ -437,6 +479,12 @@ func TestContractWithSamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deviceCodeOf starts a device authorization and returns its device code.
+func deviceCodeOf(t *testing.T, f *fixture) string {
+	dc, _ := f.startDevice(t, adsScope)
+	return dc
 }
 
 func typeName(v any) string {
