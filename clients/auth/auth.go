@@ -1,25 +1,31 @@
 // Package auth builds the OAuth 2.0 token sources msidm uses against the Microsoft identity
-// platform (golang.org/x/oauth2): app-only client credentials for Microsoft Graph and a
-// delegated refresh-token source for Microsoft Advertising. It also knows the national
-// clouds' endpoints, and turns the identity platform's AADSTS errors into messages that
-// name the setting to fix. Secrets never appear in its errors.
+// platform (golang.org/x/oauth2):
+//   - Microsoft Graph, app-only: client credentials with a client secret (GraphTokenSource)
+//     or a certificate (GraphCertificateTokenSource, a PS256 or RS256 client assertion), or an
+//     Azure managed identity (ManagedIdentityTokenSource);
+//   - Microsoft Advertising, delegated: a rotating refresh token (AdsTokenSource) kept in a
+//     0600 file (TokenStore), obtained with the authorization-code flow with PKCE on a
+//     loopback redirect (LoginAuthCode) or the device-code flow (LoginDeviceCode).
+//
+// It also knows the national clouds' endpoints, and turns the identity platform's AADSTS
+// errors into messages that name the setting to fix. Secrets (client secrets, private keys,
+// codes, refresh and access tokens) never appear in its errors or log lines.
 package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
-	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/msidm/msidm/clients/transport"
 )
 
 // Cloud holds the service roots of one Microsoft cloud.
@@ -55,7 +61,7 @@ type AppCredentials struct {
 }
 
 // GraphTokenSource returns a caching token source for Microsoft Graph. hc is the HTTP client
-// used to reach the token endpoint.
+// used to reach the token endpoint (nil: a client with a 60 s timeout).
 func GraphTokenSource(hc *http.Client, c AppCredentials) oauth2.TokenSource {
 	cfg := clientcredentials.Config{
 		ClientID:     c.ClientID,
@@ -64,19 +70,24 @@ func GraphTokenSource(hc *http.Client, c AppCredentials) oauth2.TokenSource {
 		Scopes:       []string{graphScope(c.GraphURL)},
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
+	// A client-credentials request changes nothing server-side: safe to repeat after a 503.
+	ctx := transport.WithIdempotent(context.WithValue(context.Background(), oauth2.HTTPClient, httpClient(hc)))
 	return explainErrors(cfg.TokenSource(ctx), "Microsoft Graph")
 }
 
-// graphScope is "<resource>/.default". The resource of a test or proxy endpoint is still the
-// public Graph resource unless the root is a known national cloud.
-func graphScope(root string) string {
+// graphScope is "<resource>/.default".
+func graphScope(root string) string { return GraphResource(root) + "/.default" }
+
+// GraphResource is the Graph resource (app ID URI) for a Graph service root. The resource of
+// a test or proxy endpoint is still the public Graph resource unless the root is a known
+// national cloud.
+func GraphResource(root string) string {
 	for _, c := range Clouds {
 		if strings.TrimRight(root, "/") == c.GraphURL {
-			return c.GraphURL + "/.default"
+			return c.GraphURL
 		}
 	}
-	return "https://graph.microsoft.com/.default"
+	return "https://graph.microsoft.com"
 }
 
 // DelegatedCredentials are the settings of the delegated (user) flow used for Microsoft Advertising.
@@ -85,80 +96,14 @@ type DelegatedCredentials struct {
 	TenantID     string // "common", "organizations" or a tenant id
 	ClientID     string
 	ClientSecret string // empty for a public client
-	RefreshToken string // bootstrap refresh token
+	RefreshToken string // bootstrap refresh token (MSIDM_ADS_REFRESH_TOKEN)
 	Scope        string
-}
 
-// AdsTokenSource returns a caching token source that redeems and rotates the refresh token.
-// Every rotated refresh token is passed to onRotate (may be nil) before the new access token
-// is handed out, so a caller can persist it.
-//
-// x/oauth2's own refresher sends no scope, but the v2.0 endpoint needs the scope on every
-// refresh to know which resource the access token is for (without it the token is for
-// Graph, and Customer Management rejects it with 105), so the refresh request is built here.
-func AdsTokenSource(hc *http.Client, c DelegatedCredentials, onRotate func(refreshToken string)) oauth2.TokenSource {
-	r := &refresher{hc: hc, tokenURL: TokenURL(c.AuthorityURL, c.TenantID), clientID: c.ClientID,
-		clientSecret: c.ClientSecret, scope: c.Scope, refreshToken: c.RefreshToken, onRotate: onRotate}
-	return explainErrors(r, "Microsoft Advertising")
-}
-
-// refresher redeems a refresh token (RFC 6749 §6) with the scope, and keeps the newest
-// refresh token the identity platform returns.
-type refresher struct {
-	hc           *http.Client
-	tokenURL     string
-	clientID     string
-	clientSecret string
-	scope        string
-	onRotate     func(string)
-
-	mu           sync.Mutex
-	refreshToken string
-}
-
-func (r *refresher) Token() (*oauth2.Token, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	form := url.Values{
-		"grant_type":    {"refresh_token"},
-		"client_id":     {r.clientID},
-		"refresh_token": {r.refreshToken},
-		"scope":         {r.scope},
-	}
-	if r.clientSecret != "" {
-		form.Set("client_secret", r.clientSecret)
-	}
-	resp, err := r.hc.PostForm(r.tokenURL, form)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	var tr struct {
-		AccessToken      string `json:"access_token"`
-		TokenType        string `json:"token_type"`
-		RefreshToken     string `json:"refresh_token"`
-		ExpiresIn        int64  `json:"expires_in"`
-		Error            string `json:"error"`
-		ErrorDescription string `json:"error_description"`
-	}
-	if err := json.Unmarshal(body, &tr); err != nil || resp.StatusCode != http.StatusOK || tr.AccessToken == "" {
-		return nil, &oauth2.RetrieveError{Response: resp, Body: body, ErrorCode: tr.Error, ErrorDescription: tr.ErrorDescription}
-	}
-	if tr.RefreshToken != "" && tr.RefreshToken != r.refreshToken {
-		r.refreshToken = tr.RefreshToken
-		if r.onRotate != nil {
-			r.onRotate(tr.RefreshToken)
-		}
-	}
-	t := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType, RefreshToken: r.refreshToken}
-	if tr.ExpiresIn > 0 {
-		t.Expiry = time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
-	}
-	return t, nil
+	// Store, when set, holds the newest refresh token across restarts: its token is used in
+	// preference to RefreshToken (which is tried once if the stored one is refused), and every
+	// rotation is saved to it before the new access token is handed out.
+	Store  *TokenStore
+	Logger *slog.Logger // debug lines about refreshes and rotations; never a token
 }
 
 // Error is a token failure explained for an operator: which service, what the identity
@@ -198,6 +143,15 @@ var hints = map[string]string{
 	"AADSTS70000":   "the refresh token is invalid or was revoked: run 'msidm login ads' or set MSIDM_ADS_REFRESH_TOKEN",
 	"AADSTS70008":   "the refresh token has expired: run 'msidm login ads' or set MSIDM_ADS_REFRESH_TOKEN",
 	"AADSTS700082":  "the refresh token has expired after inactivity: run 'msidm login ads'",
+	"AADSTS700027":  "the client assertion's signature is invalid: upload the certificate in MSIDM_CLIENT_CERT to the app registration",
+	"AADSTS700024":  "the client assertion is outside its valid time range: check this machine's clock",
+	"AADSTS50012":   "the client credential was rejected: check the certificate in MSIDM_CLIENT_CERT (or the client secret)",
+	"AADSTS50011":   "the redirect URI is not registered: add http://localhost as a 'Mobile and desktop applications' redirect URI of the app",
+	"AADSTS7000218": "the app is not a public client: enable 'Allow public client flows' on the app registration, or set the client secret",
+	"AADSTS65001":   "the user or an administrator has not consented to the app: run 'msidm login ads' and accept the consent prompt",
+	"AADSTS50076":   "multi-factor authentication is required: run 'msidm login ads' interactively",
+	"AADSTS50079":   "multi-factor authentication registration is required: run 'msidm login ads' interactively",
+	"AADSTS50126":   "the user name or password is wrong",
 }
 
 type explaining struct {
@@ -211,12 +165,22 @@ func explainErrors(src oauth2.TokenSource, service string) oauth2.TokenSource {
 
 func (e *explaining) Token() (*oauth2.Token, error) {
 	t, err := e.src.Token()
-	if err == nil {
-		return t, nil
+	if err != nil {
+		return nil, explain(err, e.service)
+	}
+	return t, nil
+}
+
+// explain turns a token endpoint failure into an *Error: the OAuth and AADSTS codes and a
+// hint, never the response body (which echoes request details) nor the request's form.
+func explain(err error, service string) error {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return err
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		out := &Error{Service: e.service, OAuthCode: re.ErrorCode, AADSTS: aadstsCode.FindString(re.ErrorDescription)}
+		out := &Error{Service: service, OAuthCode: re.ErrorCode, AADSTS: aadstsCode.FindString(re.ErrorDescription)}
 		if out.OAuthCode == "" && re.Response != nil {
 			out.OAuthCode = "HTTP " + re.Response.Status
 		}
@@ -224,9 +188,9 @@ func (e *explaining) Token() (*oauth2.Token, error) {
 		if out.Hint == "" {
 			out.Hint = "check MSIDM_TENANT_ID, MSIDM_CLIENT_ID and the client secret or certificate"
 		}
-		return nil, out
+		return out
 	}
-	return nil, &Error{Service: e.service, Err: stripURLSecrets(err),
+	return &Error{Service: service, Err: stripURLSecrets(err),
 		Hint: "check MSIDM_AUTHORITY_URL (or MSIDM_CLOUD) and the network"}
 }
 
