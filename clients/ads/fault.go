@@ -1,6 +1,7 @@
 package ads
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,11 +20,12 @@ const (
 	CodeEntityNotExistent          = 210
 )
 
-// Fault is a Customer Management SOAP fault: AdApiFaultDetail (generic errors such as
-// authentication and throttling) or ApiFault (operation errors).
+// Fault is a Customer Management fault from either binding: AdApiFaultDetail (generic errors
+// such as authentication and throttling) or ApiFault (operation errors). In SOAP it is the
+// s:Fault detail; in REST the JSON error body with its "Type" discriminator (REST.md §3).
 type Fault struct {
 	HTTPStatus  int
-	Detail      string // "AdApiFaultDetail", "ApiFault", or the faultcode for other faults
+	Detail      string // "AdApiFaultDetail", "ApiFault", the REST Type, or the SOAP faultcode for other faults
 	TrackingID  string
 	FaultString string
 	Errors      []FaultError
@@ -63,6 +65,27 @@ func (f *Fault) Has(code int) bool {
 		}
 	}
 	return false
+}
+
+// codes lists the error codes for logs, e.g. "117 CallRateExceeded".
+func (f *Fault) codes() string {
+	var b strings.Builder
+	for i, e := range f.Errors {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(e.Code))
+		if e.ErrorCode != "" {
+			b.WriteString(" " + e.ErrorCode)
+		}
+	}
+	return b.String()
+}
+
+// HasCode reports whether err is or wraps a *Fault carrying the error code.
+func HasCode(err error, code int) bool {
+	var f *Fault
+	return errors.As(err, &f) && f.Has(code)
 }
 
 // decodeFault reads an s:Fault element. The actionable codes are only in the detail; the

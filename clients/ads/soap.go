@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,51 +32,79 @@ const maxResponse = 64 << 20
 
 // SOAPClient speaks the SOAP 1.1 binding of Customer Management v13.
 type SOAPClient struct {
-	endpoint       string
-	http           *http.Client
-	tokens         oauth2.TokenSource
-	developerToken string
+	transport
+	endpoint string
 }
 
 // NewSOAP returns a SOAP client for the service root (scheme://host[:port], as MSIDM_ADS_URL).
 // hc must NOT add an Authorization header: in SOAP the access token travels in the
-// AuthenticationToken SOAP header (NOTES §2, §9).
+// AuthenticationToken SOAP header (NOTES §2, §9). The transport policy has its defaults;
+// New (client.go) applies Options.
 func NewSOAP(root string, hc *http.Client, tokens oauth2.TokenSource, developerToken string) (*SOAPClient, error) {
-	u, err := url.Parse(strings.TrimRight(root, "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" {
-		return nil, fmt.Errorf("ads: service root %q must be scheme://host[:port] such as https://clientcenter.api.bingads.microsoft.com", root)
+	u, err := parseRoot(root)
+	if err != nil {
+		return nil, err
 	}
-	return &SOAPClient{endpoint: u.String() + SOAPPath, http: hc, tokens: tokens, developerToken: developerToken}, nil
+	return &SOAPClient{transport: newTransport(ProtocolSOAP, hc, tokens, developerToken), endpoint: u + SOAPPath}, nil
 }
 
-// call sends one operation. body builds the children of <op>Request; the returned element is
-// <op>Response. A SOAP fault is returned as *Fault whatever the HTTP status, because the
-// service has been seen sending faults with HTTP 200 as well as 500 (NOTES §6.2).
-func (c *SOAPClient) call(ctx context.Context, op string, body func(req *etree.Element)) (*etree.Element, error) {
-	tok, err := c.tokens.Token()
-	if err != nil {
-		return nil, err
+// parseRoot checks a service root: scheme://host[:port] without a path.
+func parseRoot(root string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(root, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" {
+		return "", fmt.Errorf("ads: service root %q must be scheme://host[:port] such as https://clientcenter.api.bingads.microsoft.com", root)
 	}
-	payload, err := c.envelope(op, tok.AccessToken, body)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(payload))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	req.Header.Set("SOAPAction", `"`+op+`"`)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("ads: %s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, fmt.Errorf("ads: %s: reading response: %w", op, err)
-	}
-	return parseResponse(op, resp.StatusCode, resp.Header.Get("TrackingId"), raw)
+	return u.String(), nil
+}
+
+// call sends one operation under the transport policy. body builds the children of
+// <op>Request; the returned element is <op>Response. A SOAP fault is returned as *Fault
+// whatever the HTTP status, because the service has been seen sending faults with HTTP 200
+// as well as 500 (NOTES §6.2).
+//
+// decode reads the response inside the attempt, so that a response that does not match
+// the WSDL is reported with its TrackingId too.
+func (c *SOAPClient) call(ctx context.Context, op string, idempotent bool, body func(req *etree.Element), decode func(resp *etree.Element) error) error {
+	return c.do(ctx, op, idempotent, func(ctx context.Context, accessToken string) (exchange, error) {
+		var ex exchange
+		payload, err := c.envelope(op, accessToken, body)
+		if err != nil {
+			return ex, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(payload))
+		if err != nil {
+			return ex, err
+		}
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("SOAPAction", `"`+op+`"`)
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return ex, fmt.Errorf("ads: %s: %w", op, err)
+		}
+		defer resp.Body.Close()
+		ex.status, ex.tracking = resp.StatusCode, resp.Header.Get("TrackingId")
+		raw, err := readBody(op, resp)
+		if err != nil {
+			return ex, err
+		}
+		out, tracking, err := parseResponseTracking(op, resp.StatusCode, ex.tracking, raw)
+		ex.tracking = tracking
+		if err != nil {
+			return ex, err
+		}
+		return ex, decode(out)
+	})
+}
+
+// soapCall runs call with a typed decoder.
+func soapCall[T any](ctx context.Context, c *SOAPClient, op string, idempotent bool, body func(req *etree.Element), decode func(resp *etree.Element) (T, error)) (T, error) {
+	var out T
+	err := c.call(ctx, op, idempotent, body, func(resp *etree.Element) error {
+		var err error
+		out, err = decode(resp)
+		return err
+	})
+	return out, err
 }
 
 // envelope writes the request exactly as the WSDL binds it: SOAP 1.1, the
@@ -101,32 +128,40 @@ func (c *SOAPClient) envelope(op, accessToken string, body func(*etree.Element))
 
 // parseResponse finds <op>Response or a fault in a response envelope.
 func parseResponse(op string, status int, httpTracking string, raw []byte) (*etree.Element, error) {
+	out, _, err := parseResponseTracking(op, status, httpTracking, raw)
+	return out, err
+}
+
+// parseResponseTracking is parseResponse that also reports the TrackingId: the s:Header
+// TrackingId, else the HTTP header, else (for a header-less fault) the fault detail's.
+func parseResponseTracking(op string, status int, httpTracking string, raw []byte) (*etree.Element, string, error) {
+	tracking := httpTracking
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(raw); err != nil {
-		return nil, fmt.Errorf("ads: %s: HTTP %d with a body that is not XML (%d bytes)", op, status, len(raw))
+		return nil, tracking, fmt.Errorf("ads: %s: HTTP %d with a body that is not XML (%d bytes)", op, status, len(raw))
 	}
 	env := doc.Root()
 	if env == nil || env.Tag != "Envelope" || env.NamespaceURI() != nsEnvelope {
-		return nil, fmt.Errorf("ads: %s: HTTP %d without a SOAP 1.1 envelope", op, status)
+		return nil, tracking, fmt.Errorf("ads: %s: HTTP %d without a SOAP 1.1 envelope", op, status)
 	}
 	body := child(env, nsEnvelope, "Body")
 	if body == nil {
-		return nil, fmt.Errorf("ads: %s: SOAP envelope without a Body", op)
+		return nil, tracking, fmt.Errorf("ads: %s: SOAP envelope without a Body", op)
 	}
-	tracking := httpTracking
 	if h := child(env, nsEnvelope, "Header"); h != nil {
-		if t := child(h, nsService, "TrackingId"); t != nil {
-			tracking = strings.TrimSpace(t.Text())
+		if t := text(child(h, nsService, "TrackingId")); t != "" {
+			tracking = t
 		}
 	}
 	if f := child(body, nsEnvelope, "Fault"); f != nil {
-		return nil, decodeFault(f, status, tracking)
+		fault := decodeFault(f, status, tracking)
+		return nil, fault.TrackingID, fault
 	}
 	out := child(body, nsService, op+"Response")
 	if out == nil {
-		return nil, fmt.Errorf("ads: %s: HTTP %d: body has no %sResponse", op, status, op)
+		return nil, tracking, fmt.Errorf("ads: %s: HTTP %d: body has no %sResponse", op, status, op)
 	}
-	return out, nil
+	return out, tracking, nil
 }
 
 // child returns the first child element with the namespace and local name, or nil.
