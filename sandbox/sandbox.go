@@ -12,9 +12,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/msidm/msidm/sandbox/adsemu"
+	"github.com/msidm/msidm/sandbox/chaos"
 	"github.com/msidm/msidm/sandbox/demo"
 	"github.com/msidm/msidm/sandbox/graphemu"
 	"github.com/msidm/msidm/sandbox/idpemu"
@@ -28,6 +30,16 @@ type Options struct {
 	Logger        *slog.Logger  // nil: discard
 	// Addr is the host the listeners bind; "" means 127.0.0.1. Ports are always chosen by the OS.
 	Addr string
+	// Chaos is the latency, fault and throttling injected in front of all three emulators
+	// (package chaos). The zero value injects nothing. It can be replaced at run time through
+	// Sandbox.Chaos or the control API.
+	Chaos chaos.Config
+	// Control starts the control API (chaos.ControlHandler plus the emulator endpoints of
+	// controlMux) on a loopback listener of its own; Sandbox.ControlURL is its root.
+	Control bool
+	// ControlAddr is where the control API listens ("host:port"); "" means 127.0.0.1 on a port
+	// the OS chooses. It must be a loopback address: the API changes what every client sees.
+	ControlAddr string
 }
 
 // Sandbox is a running set of emulators and the credentials that work against them.
@@ -42,12 +54,17 @@ type Sandbox struct {
 	AdsCustomerID     int64
 	AdsRefreshToken   string
 
-	Tenant   *demo.Tenant
-	IdP      *idpemu.Server
-	Graph    *graphemu.Server
-	Ads      *adsemu.Server
-	servers  []*http.Server
-	shutdown []func()
+	Tenant *demo.Tenant
+	IdP    *idpemu.Server
+	Graph  *graphemu.Server
+	Ads    *adsemu.Server
+	// Chaos decides latency, faults and throttling for every listener, and is the sandbox
+	// clock (every emulator's Now): Chaos.Advance expires tokens and invitations.
+	Chaos *chaos.Controller
+	// ControlURL is the root of the control API ("" unless Options.Control).
+	ControlURL string
+
+	servers []*http.Server
 }
 
 // Start seeds the emulators and starts their listeners. Close stops them.
@@ -64,8 +81,17 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1"
 	}
-	signer := token.NewSigner(nil)
+	ctl, err := chaos.NewController(opts.Chaos)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	controlAddr, err := loopbackAddr(opts.ControlAddr)
+	if err != nil {
+		return nil, err
+	}
+	signer := token.NewSigner(ctl.Now)
 	sb := &Sandbox{
+		Chaos:             ctl,
 		TenantID:          opts.Tenant.ID,
 		ClientID:          "5e0c8f3a-sandbox-msidm-app",
 		ClientSecret:      "sandbox-secret-" + token.RandomID(18),
@@ -82,18 +108,26 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			ClientSecret: sb.ClientSecret,
 			Roles:        []string{"User.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All", "User.RevokeSessions.All"},
 		}},
-		Logger: opts.Logger.With("emulator", "identity"),
+		// Nobody is there to type a device code: the sandbox's signed-in user approves it,
+		// so 'msidm login ads --device' completes unattended.
+		AutoApproveDeviceCodes: true,
+		Logger:                 opts.Logger.With("emulator", "identity"),
 	})
 	signedIn := findAdsUser(opts.Tenant, opts.Tenant.AdsSignedIn)
 	sb.AdsRefreshToken = sb.IdP.IssueRefreshToken(sb.ClientID, opts.Tenant.AdsSignedIn, strconv.FormatInt(signedIn, 10))
 	sb.Graph = graphemu.New(graphemu.Options{Signer: signer, Tenant: opts.Tenant, Logger: opts.Logger.With("emulator", "graph")})
 	sb.Ads = adsemu.New(adsemu.Options{Signer: signer, Tenant: opts.Tenant, DeveloperToken: sb.AdsDeveloperToken,
-		Logger: opts.Logger.With("emulator", "ads")})
+		Logger: opts.Logger.With("emulator", "ads"), Now: ctl.Now})
 
-	var err error
-	if sb.AuthorityURL, err = sb.listen(opts.Addr, sb.IdP); err == nil {
-		if sb.GraphURL, err = sb.listen(opts.Addr, sb.Graph); err == nil {
-			sb.AdsURL, err = sb.listen(opts.Addr, sb.Ads)
+	graph := chaos.MeteredMiddleware(chaos.ServiceGraph, ctl, graphemu.ThrottleKey, graphemu.ResourceUnits, sb.Graph.WriteChaosFault)(sb.Graph)
+	sb.Graph.BatchItemHook = batchItemHook(ctl)
+	ads := chaos.Middleware(chaos.ServiceAds, ctl, adsemu.ThrottleKey, sb.Ads.WriteChaosFault)(sb.Ads)
+	identity := identityChaos(ctl, sb.IdP)
+	if sb.AuthorityURL, err = sb.listen(net.JoinHostPort(opts.Addr, "0"), identity); err == nil {
+		if sb.GraphURL, err = sb.listen(net.JoinHostPort(opts.Addr, "0"), graph); err == nil {
+			if sb.AdsURL, err = sb.listen(net.JoinHostPort(opts.Addr, "0"), ads); err == nil && opts.Control {
+				sb.ControlURL, err = sb.listen(controlAddr, sb.controlMux())
+			}
 		}
 	}
 	if err != nil {
@@ -104,8 +138,8 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	return sb, nil
 }
 
-func (sb *Sandbox) listen(host string, h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+func (sb *Sandbox) listen(addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", err
 	}
@@ -150,4 +184,124 @@ func findAdsUser(t *demo.Tenant, userName string) int64 {
 		}
 	}
 	return 0
+}
+
+// loopbackAddr checks the control API's address: "" is 127.0.0.1 on any port; anything else
+// must name a loopback IP or localhost.
+func loopbackAddr(addr string) (string, error) {
+	if addr == "" {
+		return "127.0.0.1:0", nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: control address %q is not host:port", addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", fmt.Errorf("sandbox: control address %q is not a loopback address; the control API must not leave this machine", addr)
+	}
+	return addr, nil
+}
+
+// identityChaos applies Decide to the identity platform through its Fault hook, so injected
+// failures have the real AADSTS shape (temporarily_unavailable; 429 as AADSTS90055
+// TenantThrottlingError). The hook is asked only for well-formed token requests and sees no
+// request, so the decision is made there with one budget for the tenant (the sandbox's only
+// one, as TenantThrottlingError is per tenant), its latency is slept there, and the
+// Retry-After of the latest injected decision is added to 429/503 answers here.
+func identityChaos(ctl *chaos.Controller, idp *idpemu.Server) http.Handler {
+	var retryAfter atomic.Int64
+	idp.Fault = func(grant string) (int, bool) {
+		d := ctl.Decide(chaos.ServiceIdentity, "tenant")
+		if d.Delay > 0 {
+			time.Sleep(d.Delay)
+		}
+		if d.Kind == chaos.Pass {
+			return 0, false
+		}
+		retryAfter.Store(int64(d.RetryAfter))
+		return d.Status, true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		idp.ServeHTTP(&retryAfterWriter{ResponseWriter: w, retryAfter: &retryAfter}, r)
+	})
+}
+
+// retryAfterWriter adds Retry-After to a 429 or 503 answer.
+type retryAfterWriter struct {
+	http.ResponseWriter
+	retryAfter *atomic.Int64
+}
+
+func (w *retryAfterWriter) WriteHeader(status int) {
+	if d := time.Duration(w.retryAfter.Load()); (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && d > 0 {
+		w.Header().Set("Retry-After", chaos.RetryAfterSeconds(d))
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// batchItemHook decides each $batch item as a request of its own to "graph/batch" (its own
+// random stream and counters; the Services filter for graph covers it). Items are throttled
+// against one budget for all batches, as the hook does not say whose batch it is.
+func batchItemHook(ctl *chaos.Controller) func(method, url string) (int, string, bool) {
+	return func(method, url string) (int, string, bool) {
+		d := ctl.Decide(chaos.ServiceGraph+"/batch", "batch")
+		if d.Kind == chaos.Pass {
+			return 0, "", false
+		}
+		retryAfter := ""
+		if d.RetryAfter > 0 {
+			retryAfter = chaos.RetryAfterSeconds(d.RetryAfter)
+		}
+		return d.Status, retryAfter, true
+	}
+}
+
+// controlMux is the control API: chaos.ControlHandler plus what a person or Microsoft does
+// outside the emulated APIs:
+//
+//	POST /ads/invitations/{id}/accept  the invited person accepts: {"user_id": n}; 404 unknown, 409 expired
+//	POST /ads/invitations/{id}/expire  the invitation's 30 days pass now
+func (sb *Sandbox) controlMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", chaos.ControlHandler(sb.Chaos))
+	invitation := func(w http.ResponseWriter, r *http.Request) (int64, bool) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			chaos.WriteError(w, http.StatusBadRequest, "the invitation id must be a number")
+		}
+		return id, err == nil
+	}
+	mux.HandleFunc("POST /ads/invitations/{id}/accept", func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := invitation(w, r); ok {
+			userID, err := sb.Ads.AcceptInvitation(id)
+			if err != nil {
+				writeInvitationError(w, err)
+				return
+			}
+			chaos.WriteJSON(w, http.StatusOK, map[string]int64{"user_id": userID})
+		}
+	})
+	mux.HandleFunc("POST /ads/invitations/{id}/expire", func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := invitation(w, r); ok {
+			if err := sb.Ads.ExpireInvitation(id); err != nil {
+				writeInvitationError(w, err)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	return chaos.LoopbackOnly(mux)
+}
+
+func writeInvitationError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, adsemu.ErrInvitationNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, adsemu.ErrInvitationExpired):
+		status = http.StatusConflict
+	}
+	chaos.WriteError(w, status, err.Error())
 }

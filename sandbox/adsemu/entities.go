@@ -24,7 +24,7 @@ func entityContainer(parent *etree.Element, tag string) *etree.Element {
 // writeUser appends <tag> of type ent:User.
 func writeUser(parent *etree.Element, tag string, u user) {
 	e := entityContainer(parent, tag)
-	writeContactInfo(e, u)
+	writeContactInfo(e, u.Contact)
 	addText(e, "a:CustomerId", formatLong(u.CustomerID))
 	addText(e, "a:Id", formatLong(u.ID))
 	optText(e, "a:JobTitle", u.JobTitle)
@@ -34,33 +34,74 @@ func writeUser(parent *etree.Element, tag string, u user) {
 	name := e.CreateElement("a:Name")
 	optText(name, "a:FirstName", u.FirstName)
 	optText(name, "a:LastName", u.LastName)
-	addNil(name, "a:MiddleInitial")
+	optText(name, "a:MiddleInitial", u.MiddleInitial)
 	addNil(e, "a:Password")     // never returned
 	addNil(e, "a:SecretAnswer") // never returned
-	addText(e, "a:SecretQuestion", "None")
+	addText(e, "a:SecretQuestion", secretQuestion(u.SecretQuestion))
 	optText(e, "a:UserLifeCycleStatus", u.Status)
 	addText(e, "a:TimeStamp", u.TimeStamp.String())
 	optText(e, "a:UserName", u.UserName)
 	// A null array still declares the prefix of its would-be items (NOTES §3).
-	addNil(e, "a:ForwardCompatibilityMap").CreateAttr("xmlns:b", nsGeneric)
+	if u.ForwardCompatibilityMap == nil {
+		addNil(e, "a:ForwardCompatibilityMap").CreateAttr("xmlns:b", nsGeneric)
+	} else {
+		m := e.CreateElement("a:ForwardCompatibilityMap")
+		m.CreateAttr("xmlns:b", nsGeneric)
+		for _, kv := range u.ForwardCompatibilityMap {
+			item := m.CreateElement("b:KeyValuePairOfstringstring")
+			optText(item, "b:key", kv.Key)
+			optText(item, "b:value", kv.Value)
+		}
+	}
 	// AuthenticationToken is EmitDefaultValue=false: omitted, never nil (NOTES §3, §5).
 }
 
-// writeContactInfo appends a:ContactInfo. The emulator holds no postal address, so
-// Address is nil; e-mail and phone come from the user row.
-func writeContactInfo(parent *etree.Element, u user) {
-	c := parent.CreateElement("a:ContactInfo")
-	addNil(c, "a:Address")
-	addText(c, "a:ContactByPhone", "false")
-	addText(c, "a:ContactByPostalMail", "false")
-	optText(c, "a:Email", u.Email)
-	addNil(c, "a:EmailFormat")
-	addNil(c, "a:Fax")
-	addNil(c, "a:HomePhone")
-	addText(c, "a:Id", formatLong(u.ContactID))
-	addNil(c, "a:Mobile")
-	optText(c, "a:Phone1", u.Phone)
-	addNil(c, "a:Phone2")
+// secretQuestion is the non-nillable User/SecretQuestion: real responses send None.
+func secretQuestion(s string) string {
+	if s == "" {
+		return "None"
+	}
+	return s
+}
+
+// writeContactInfo appends a:ContactInfo (NOTES §5 member order).
+func writeContactInfo(parent *etree.Element, c contactInfo) {
+	e := parent.CreateElement("a:ContactInfo")
+	if a := c.Address; a == nil {
+		addNil(e, "a:Address")
+	} else {
+		ae := e.CreateElement("a:Address")
+		optText(ae, "a:City", a.City)
+		optText(ae, "a:CountryCode", a.CountryCode)
+		addText(ae, "a:Id", formatLong(a.ID))
+		optText(ae, "a:Line1", a.Line1)
+		optText(ae, "a:Line2", a.Line2)
+		optText(ae, "a:Line3", a.Line3)
+		optText(ae, "a:Line4", a.Line4)
+		optText(ae, "a:PostalCode", a.PostalCode)
+		optText(ae, "a:StateOrProvince", a.StateOrProvince)
+		addNil(ae, "a:TimeStamp")
+		optText(ae, "a:BusinessName", a.BusinessName)
+	}
+	optBool(e, "a:ContactByPhone", c.ContactByPhone)
+	optBool(e, "a:ContactByPostalMail", c.ContactByPostalMail)
+	optText(e, "a:Email", c.Email)
+	optText(e, "a:EmailFormat", c.EmailFormat)
+	optText(e, "a:Fax", c.Fax)
+	optText(e, "a:HomePhone", c.HomePhone)
+	addText(e, "a:Id", formatLong(c.ID))
+	optText(e, "a:Mobile", c.Mobile)
+	optText(e, "a:Phone1", c.Phone1)
+	optText(e, "a:Phone2", c.Phone2)
+}
+
+// optBool writes a nillable xs:boolean.
+func optBool(parent *etree.Element, tag string, b *bool) {
+	if b == nil {
+		addNil(parent, tag)
+		return
+	}
+	addText(parent, tag, strconv.FormatBool(*b))
 }
 
 // writeCustomerRoles appends <CustomerRoles> of type ent:ArrayOfCustomerRole: one item per
@@ -88,6 +129,24 @@ func writeLongs(parent *etree.Element, tag string, ids []int64) {
 	el.CreateAttr("xmlns:b", nsArrays)
 	for _, id := range ids {
 		addText(el, "b:long", formatLong(id))
+	}
+}
+
+// writeInvitations appends <UserInvitations> of type ent:ArrayOfUserInvitation (NOTES
+// §4.5): Id, ExpirationDate, CustomerId, RoleId and Lcid are non-nillable.
+func writeInvitations(parent *etree.Element, invs []invitation) {
+	e := entityContainer(parent, "UserInvitations")
+	for _, inv := range invs {
+		item := e.CreateElement("a:UserInvitation")
+		addText(item, "a:Id", formatLong(inv.ID))
+		optText(item, "a:FirstName", inv.FirstName)
+		optText(item, "a:LastName", inv.LastName)
+		optText(item, "a:Email", inv.Email)
+		addText(item, "a:CustomerId", formatLong(inv.CustomerID))
+		addText(item, "a:RoleId", strconv.Itoa(inv.RoleID))
+		writeLongs(item, "a:AccountIds", inv.AccountIDs)
+		addText(item, "a:ExpirationDate", formatDateTime(inv.Expires))
+		addText(item, "a:Lcid", inv.Lcid)
 	}
 }
 

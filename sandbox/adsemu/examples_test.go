@@ -25,6 +25,16 @@ func TestExamplesReplay(t *testing.T) {
 		{"GetUser.request.self.xml", "GetUser.response.xml", nil},
 		{"GetUsersInfo.request.xml", "GetUsersInfo.response.xml", map[string]string{"789456": strconv.FormatInt(demo.AdsCustomerID, 10)}},
 		{"GetCurrentUser.request.xml", "GetCurrentUser.response.xml", nil},
+		{"SendUserInvitation.request.xml", "SendUserInvitation.response.xml", map[string]string{"789456": cust, "180535609": acct1}},
+		{"SearchUserInvitations.request.xml", "SearchUserInvitations.response.xml", map[string]string{"789456": cust}},
+		{"UpdateUser.request.xml", "UpdateUser.response.xml", map[string]string{"123456": "1600002", "AAAAAKUiw9s=": h.withTimeStamps(t, "TS(1600002)")}},
+		{"UpdateUserRoles.request.xml", "UpdateUserRoles.response.xml", map[string]string{"789456": cust, "123457": "1600004",
+			"123": "180500002", "789": acct3, "456": acct1}},
+		{"DeleteUser.request.xml", "DeleteUser.response.xml", map[string]string{"123457": "1600003", "AAAAAKUiw9s=": h.withTimeStamps(t, "TS(1600003)")}},
+		{"GetCustomerPilotFeatures.request.xml", "GetCustomerPilotFeatures.response.xml", map[string]string{"789456": cust}},
+		{"GetUserMFAStatus.request.xml", "GetUserMFAStatus.response.xml", nil},
+		{"GetAccountsInfo.request.xml", "GetAccountsInfo.response.xml", map[string]string{"789456": cust}},
+		{"GetCustomersInfo.request.xml", "GetCustomersInfo.response.xml", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.request, func(t *testing.T) {

@@ -1,10 +1,13 @@
 package adsemu
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,4 +101,80 @@ func validateXSD(t *testing.T, xsd string, el *etree.Element) {
 	if out, err := exec.Command("xmllint", "--noout", "--schema", xsd, file).CombinedOutput(); err != nil {
 		t.Errorf("%s does not validate: %v\n%s\n%s", el.Tag, err, out, data)
 	}
+}
+
+// Every operation's SOAP response, and every fault the operations and WriteFault produce,
+// validates against the WSDL's schemas.
+func TestAllOperationsValidateAgainstWSDL(t *testing.T) {
+	xsd := requireXSD(t)
+	h := newHarness(t)
+	tok := h.mint(megan, time.Hour)
+	std := h.mint(adele, time.Hour)
+	cases := []struct{ name, as, op, xml string }{
+		{"GetUser", "", "GetUser", `<UserId>1600003</UserId>`},
+		{"GetCurrentUser", "", "GetCurrentUser", ``},
+		{"GetUsersInfo", "", "GetUsersInfo", `<CustomerId>` + cust + `</CustomerId><StatusFilter>Active</StatusFilter>`},
+		{"SendUserInvitation", "", "SendUserInvitation", inviteXML("a@contoso.example", "16", acct1)},
+		{"SearchUserInvitations", "", "SearchUserInvitations", searchXML("CustomerId", "Equals", cust)},
+		{"UpdateUser", "", "UpdateUser", updateXML("1600002", "A", "Lead", adele, "TS(1600002)")},
+		{"GetUser after UpdateUser (address, booleans, enums)", "", "GetUser", `<UserId>1600002</UserId>`},
+		{"UpdateUserRoles", "", "UpdateUserRoles", rolesXML("1600004", "16", acct3, "16", acct1)},
+		{"DeleteUser", "", "DeleteUser", `<UserId>1600003</UserId><TimeStamp>TS(1600003)</TimeStamp>`},
+		{"GetCustomerPilotFeatures", "", "GetCustomerPilotFeatures", `<CustomerId>` + cust + `</CustomerId>`},
+		{"GetUserMFAStatus", "", "GetUserMFAStatus", ``},
+		{"GetAccountsInfo", "", "GetAccountsInfo", `<CustomerId>` + cust + `</CustomerId><OnlyParentAccounts>true</OnlyParentAccounts>`},
+		{"GetCustomersInfo", "", "GetCustomersInfo", `<CustomerNameFilter/><TopN>1</TopN>`},
+		{"fault 209", "", "DeleteUser", `<UserId>1600005</UserId><TimeStamp>AAAAAKUiw9s=</TimeStamp>`},
+		{"fault 3086", "", "SendUserInvitation", ``},
+		{"fault 474", "", "SearchUserInvitations", `<Predicates/>`},
+		{"fault 3030", "", "SearchUserInvitations", searchXML("Email", "Equals", "abcd")},
+		{"fault 2108", "", "UpdateUserRoles", rolesXML("1600004", "16", "1", "", "")},
+		{"fault 1001", "std", "DeleteUser", `<UserId>1600005</UserId><TimeStamp>TS(1600005)</TimeStamp>`},
+		{"fault 201 with Details", "", "UpdateUser", updateXML("1600005", "P", "", "p@else.example", "TS(1600005)")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			caller := tok
+			if tc.as == "std" {
+				caller = std
+			}
+			body := `<` + tc.op + `Request xmlns="https://bingads.microsoft.com/Customer/v13" xmlns:a="https://bingads.microsoft.com/Customer/v13/Entities" xmlns:b="http://schemas.microsoft.com/2003/10/Serialization/Arrays">` +
+				h.withTimeStamps(t, tc.xml) + `</` + tc.op + `Request>`
+			r := h.post(t, tc.op, env(creds(caller, dev), body))
+			validateReply(t, xsd, r, strings.HasPrefix(tc.name, "fault"))
+		})
+	}
+	// Faults the fault layer injects through WriteFault.
+	for _, code := range []int{117, 109, 105, 106, 116, 0, 209, 210, 1001, 4242} {
+		t.Run("WriteFault "+strconv.Itoa(code), func(t *testing.T) {
+			w := httptest.NewRecorder()
+			h.srv.WriteFault(w, httptest.NewRequest(http.MethodPost, ServicePath, nil), code)
+			doc := etree.NewDocument()
+			if err := doc.ReadFromBytes(w.Body.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+			validateReply(t, xsd, reply{status: w.Code, header: w.Header(), body: w.Body.Bytes(), doc: doc}, true)
+		})
+	}
+}
+
+// validateReply validates the TrackingId header and the body element, or the fault detail.
+func validateReply(t *testing.T, xsd string, r reply, wantFault bool) {
+	t.Helper()
+	b := r.bodyChild(t)
+	if (b.Tag == "Fault") != wantFault {
+		t.Fatalf("fault = %v, want %v: %s", b.Tag == "Fault", wantFault, r.body)
+	}
+	if wantFault {
+		for _, el := range path(b, "detail").ChildElements() {
+			validateXSD(t, xsd, el)
+		}
+		return
+	}
+	tid := path(r.doc.Root(), "Header", "TrackingId")
+	if tid == nil {
+		t.Fatal("response without TrackingId header")
+	}
+	validateXSD(t, xsd, tid)
+	validateXSD(t, xsd, b)
 }

@@ -1,15 +1,19 @@
-// Package adsemu emulates the Microsoft Advertising Customer Management service v13 — the
-// SOAP 1.1 binding at /Api/CustomerManagement/v13/CustomerManagementService.svc — closely
-// enough that msidm's real SOAP client cannot tell it from Microsoft's: same envelopes,
-// namespaces, prefixes, element order, nil handling and faults.
+// Package adsemu emulates the Microsoft Advertising Customer Management service v13 in both
+// of its bindings — SOAP 1.1 at /Api/CustomerManagement/v13/CustomerManagementService.svc
+// and JSON REST below /CustomerManagement/v13/ — closely enough that msidm's real clients
+// cannot tell it from Microsoft's: same envelopes and JSON shapes, namespaces, prefixes,
+// element order, nil handling and faults.
 //
 // The ground truth is /work/shared/reference/ads (the WSDL first, then NOTES.md and the
 // examples). Comments cite NOTES.md sections as "NOTES §n".
 //
-// Layout: server.go routes HTTP, authenticates and dispatches; soap.go parses request
-// envelopes and writes responses and faults; state.go is the transport-neutral database;
-// entities.go writes data objects; users.go holds the user operations. A new operation is a
-// handler plus one line in operations().
+// Layout: server.go routes HTTP, authenticates and serves SOAP; rest.go serves REST;
+// users.go holds the operations as functions over typed Go values; ops.go binds each to its
+// codecs: soap.go and soapcodec.go (envelopes, request members, faults), entities.go (SOAP
+// data objects), restcodec.go (JSON); state.go is the transport-neutral database;
+// control.go is the Go API tests and the sandbox use to drive it (accept invitations, move
+// the clock, count calls, inject faults). A new operation is a typed function in users.go,
+// its four codecs, and one line in operations().
 package adsemu
 
 import (
@@ -21,6 +25,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/beevik/etree"
 	"github.com/msidm/msidm/sandbox/demo"
@@ -40,6 +45,9 @@ type Options struct {
 	Tenant         *demo.Tenant
 	DeveloperToken string       // the only developer token accepted
 	Logger         *slog.Logger // may be nil
+	// Now is the clock of writes (LastModifiedTime) and invitation expiry; nil is time.Now.
+	// Access tokens are checked against the Signer's own clock.
+	Now func() time.Time
 }
 
 // Server is the emulated Customer Management service. It is an http.Handler and safe for
@@ -49,19 +57,10 @@ type Server struct {
 	devToken    string
 	log         *slog.Logger
 	state       *state
-	ops         map[string]operation
+	ops         map[string]*operation // by name (SOAP)
+	routes      map[string]*operation // by "METHOD path" (REST)
 	faultStatus atomic.Int32
 }
-
-// call is what an operation handler gets: the authenticated user and the request body.
-type call struct {
-	caller user           // a copy of the signed-in user's row
-	body   *etree.Element // the <Op>Request element
-}
-
-// operation handles one SOAP operation: parse c.body, act on the state, and return the
-// <Op>Response element or an error (apiError or *wcfFault).
-type operation func(s *Server, c *call) (*etree.Element, error)
 
 // New seeds a Server from opts.Tenant (deep copy; the tenant is not retained).
 func New(opts Options) *Server {
@@ -69,20 +68,18 @@ func New(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{signer: opts.Signer, devToken: opts.DeveloperToken, log: log, state: newState(opts.Tenant)}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Server{signer: opts.Signer, devToken: opts.DeveloperToken, log: log, state: newState(opts.Tenant, now)}
 	s.ops = operations()
+	s.routes = make(map[string]*operation, len(s.ops))
+	for _, op := range s.ops {
+		s.routes[op.method+" "+op.path] = op
+	}
 	s.faultStatus.Store(http.StatusInternalServerError)
 	return s
-}
-
-// operations is the dispatch table, keyed by operation name (the SOAPAction, NOTES §1).
-// Operations of the WSDL that are not listed here answer ActionNotSupported.
-func operations() map[string]operation {
-	return map[string]operation{
-		"GetUser":        (*Server).getUser,
-		"GetCurrentUser": (*Server).getCurrentUser,
-		"GetUsersInfo":   (*Server).getUsersInfo,
-	}
 }
 
 // SetFaultStatus sets the HTTP status of service faults (AdApiFaultDetail and ApiFault).
@@ -96,8 +93,12 @@ func (s *Server) SetFaultStatus(status int) {
 	s.faultStatus.Store(int32(status))
 }
 
-// ServeHTTP serves the SOAP endpoint.
+// ServeHTTP serves the SOAP endpoint at ServicePath and the REST binding below RESTPrefix.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, RESTPrefix) {
+		s.serveREST(w, r)
+		return
+	}
 	if r.URL.Path != ServicePath {
 		http.NotFound(w, r)
 		return
@@ -154,7 +155,7 @@ func (s *Server) handle(r *http.Request, data []byte) (op string, resp *etree.El
 	if action := soapAction(r); action != "" && action != req.Op {
 		s.log.Debug("SOAPAction disagrees with the body; using the body", "soap_action", action, "body", req.BodyName)
 	}
-	handler, ok := s.ops[req.Op]
+	o, ok := s.ops[req.Op]
 	if !ok {
 		// WCF rejects an unknown action before any service code (and so before auth) runs.
 		action := req.Op
@@ -163,22 +164,24 @@ func (s *Server) handle(r *http.Request, data []byte) (op string, resp *etree.El
 		}
 		return req.Op, nil, actionNotSupported(action)
 	}
-	caller, err := s.authenticate(req)
+	o.calls.Add(1)
+	caller, err := s.authenticate(req.AuthenticationToken, req.DeveloperToken)
 	if err != nil {
 		return req.Op, nil, err
 	}
-	resp, err = handler(s, &call{caller: caller, body: req.Body})
+	resp, err = o.soap(s, caller, req.Body)
 	return req.Op, resp, err
 }
 
-// authenticate checks the two credential headers (NOTES §2, §7, §12.2). The access token is
-// checked before the developer token so that an expired token always yields 109, the one
-// code the SDKs refresh on (NOTES §9); the order in the real service is not documented.
-func (s *Server) authenticate(req *request) (user, error) {
-	if req.AuthenticationToken == "" || req.DeveloperToken == "" {
+// authenticate checks the two credentials, from the SOAP headers or the REST HTTP headers
+// (NOTES §2, §7, §12.2). The access token is checked before the developer token so that an
+// expired token always yields 109, the one code the SDKs refresh on (NOTES §9); the order
+// in the real service is not documented.
+func (s *Server) authenticate(accessToken, developerToken string) (user, error) {
+	if accessToken == "" || developerToken == "" {
 		return user{}, errMissingHeaders
 	}
-	claims, err := s.signer.Verify(req.AuthenticationToken, token.AudienceAds)
+	claims, err := s.signer.Verify(accessToken, token.AudienceAds)
 	switch {
 	case errors.Is(err, token.ErrExpired):
 		return user{}, errTokenExpired
@@ -186,7 +189,7 @@ func (s *Server) authenticate(req *request) (user, error) {
 		return user{}, errInvalidCredentials
 	}
 	// There is no separate "invalid developer token" code: it is 105 (NOTES §7).
-	if subtle.ConstantTimeCompare([]byte(req.DeveloperToken), []byte(s.devToken)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(developerToken), []byte(s.devToken)) != 1 {
 		return user{}, errInvalidCredentials
 	}
 	// A delegated token for msads.manage of an active user of this customer; app-only tokens

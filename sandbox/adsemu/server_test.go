@@ -207,7 +207,7 @@ func TestFaults(t *testing.T) {
 		{"unknown StatusFilter", env(creds(h.tok, dev), usersInfo(`<CustomerId>251000101</CustomerId><StatusFilter>active</StatusFilter>`)), 500, "", "", "a:DeserializationFailed"},
 		{"unknown operation", env(creds(h.tok, dev), `<GetUserInvitationsRequest xmlns="https://bingads.microsoft.com/Customer/v13"/>`), 500, "", "", "a:ActionNotSupported"},
 		{"unknown operation is checked before credentials", env(``, `<GetUserInvitationsRequest xmlns="https://bingads.microsoft.com/Customer/v13"/>`), 500, "", "", "a:ActionNotSupported"},
-		{"WSDL operation not emulated yet", env(creds(h.tok, dev), `<DeleteUserRequest xmlns="https://bingads.microsoft.com/Customer/v13"/>`), 500, "", "", "a:ActionNotSupported"},
+		{"WSDL operation not emulated yet", env(creds(h.tok, dev), `<GetAccountRequest xmlns="https://bingads.microsoft.com/Customer/v13"/>`), 500, "", "", "a:ActionNotSupported"},
 		{"body element in another namespace", env(creds(h.tok, dev), `<GetUserRequest xmlns="https://bingads.microsoft.com/Customer/v12"/>`), 500, "", "", "a:ActionNotSupported"},
 		{"empty body", env(creds(h.tok, dev), ``), 500, "", "", "a:ActionNotSupported"},
 		{"malformed XML", `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>`, 400, "", "", "s:Client"},

@@ -34,6 +34,49 @@ type Tenant struct {
 	// AdsSignedIn is the UserName of the Microsoft Advertising user whose delegated
 	// refresh token the sandbox hands out: GetUser without a UserId returns this user.
 	AdsSignedIn string
+	// SKUs are the tenant's licence subscriptions (GET /subscribedSkus); people hold them
+	// through Person.Licenses.
+	SKUs []SKU
+	// Groups are the tenant's groups of every kind the lifecycle tools meet.
+	Groups []Group
+}
+
+// SKU is one subscribed licence product. Consumed units are not stored: they follow from the
+// people who hold the SKU.
+type SKU struct {
+	ID           string // skuId
+	PartNumber   string // skuPartNumber, e.g. ENTERPRISEPACK
+	Name         string // product name for people, e.g. "Office 365 E3"
+	PrepaidUnits int    // prepaidUnits.enabled
+	ServicePlans []ServicePlan
+}
+
+// ServicePlan is one service inside a SKU.
+type ServicePlan struct {
+	ID      string // servicePlanId
+	Name    string // servicePlanName
+	Service string // the service the plan provisions (assignedPlans[].service)
+}
+
+// Group is one Entra ID group. The kind follows Graph's own properties: GroupTypes
+// "Unified" (Microsoft 365), "DynamicMembership" (members computed from MembershipRule),
+// IsAssignableToRole, OnPremisesSyncEnabled (mastered in Active Directory).
+type Group struct {
+	ID                    string
+	DisplayName           string
+	Description           string
+	MailNickname          string
+	Mail                  string // "" unless mail-enabled
+	GroupTypes            []string
+	MailEnabled           bool
+	SecurityEnabled       bool
+	IsAssignableToRole    bool
+	OnPremisesSyncEnabled bool
+	MembershipRule        string // dynamic groups only, e.g. (user.department -eq "Sales")
+	Visibility            string // Microsoft 365 groups: Private or Public
+	MemberIDs             []string
+	CreatedDateTime       time.Time
+	Note                  string
 }
 
 // Person is one Entra ID user object (members, guests, synced and soft-deleted users).
@@ -63,8 +106,10 @@ type Person struct {
 	OnPremisesImmutableID string
 	ManagerID             string
 	CreatedDateTime       time.Time
-	SoftDeleted           bool   // in /directory/deletedItems
-	Note                  string // why this person exists in the demo (planted problem, break-glass, ...)
+	SoftDeleted           bool          // in /directory/deletedItems
+	SoftDeletedAgo        time.Duration // age of the deletion when the emulator starts (retention runs on its clock)
+	Licenses              []string      // skuIds of directly assigned licences
+	Note                  string        // why this person exists in the demo (planted problem, break-glass, ...)
 }
 
 // AdsCustomer is one Microsoft Advertising customer with its accounts, users and invitations.
@@ -129,7 +174,7 @@ const (
 
 type staff struct {
 	given, sur, dept, title string
-	flags                   string // comma separated: synced, disabled, deleted, guest=<domain>, breakglass
+	flags                   string // comma separated: synced, disabled, deleted=<days ago>, guest=<domain>, breakglass
 	ads                     string // "" none, else "<role>:<status>[:accounts]" e.g. "41:Active", "16:Active:0,1"
 }
 
@@ -189,9 +234,9 @@ var curated = []staff{
 	{"Elena", "Moreau", "Legal", "Paralegal", "", ""},
 	// Planted problems (see Note): the access review must find exactly these.
 	{"Oscar", "Lindqvist", "Marketing", "Campaign Specialist", "disabled", "16:Active:0,1"},
-	{"Greta", "Holm", "Marketing", "SEO Specialist", "deleted", "203:Active"},
+	{"Greta", "Holm", "Marketing", "SEO Specialist", "deleted=3", "203:Active"},
 	{"Tariq", "Aziz", "Sales", "Account Executive", "disabled", ""},
-	{"Wendy", "Cho", "Marketing", "Former Analyst", "deleted", ""},
+	{"Wendy", "Cho", "Marketing", "Former Analyst", "deleted=27", ""},
 	// Guests from partner organisations.
 	{"Paula", "Agency", "Marketing", "Agency Partner", "guest=fabrikam.example", "16:Active:0"},
 	{"Rick", "Vendor", "IT", "Contractor", "guest=northwind.example", ""},
@@ -217,8 +262,11 @@ func Demo() *Tenant {
 			case f == "disabled":
 				p.AccountEnabled = false
 				p.Note = "left the company: sign-in blocked, access elsewhere not removed"
-			case f == "deleted":
+			case strings.HasPrefix(f, "deleted="):
+				var days int
+				fmt.Sscanf(strings.TrimPrefix(f, "deleted="), "%d", &days)
 				p.SoftDeleted = true
+				p.SoftDeletedAgo = time.Duration(days) * 24 * time.Hour
 				p.AccountEnabled = false
 				p.Note = "left the company: soft-deleted in Entra"
 			case f == "breakglass":
@@ -254,6 +302,8 @@ func Demo() *Tenant {
 
 	t.Ads = demoAds(rng, t)
 	t.AdsSignedIn = AdsSignedInUPN
+	demoLicences(t)
+	demoGroups(t)
 	return t
 }
 

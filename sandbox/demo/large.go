@@ -18,7 +18,8 @@ var (
 
 // Large generates a synthetic tenant for benchmarks: entraUsers Entra users, of whom the
 // first adsUsers also hold a Microsoft Advertising role (matched by e-mail). Every user
-// is an ordinary enabled member; the curated planted problems live only in Demo.
+// is an ordinary enabled member; the curated planted problems live only in Demo. The tenant
+// also has three SKUs and a handful of groups (largeDirectory).
 func Large(entraUsers, adsUsers int, seed uint64) *Tenant {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	created := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -61,6 +62,7 @@ func Large(entraUsers, adsUsers int, seed uint64) *Tenant {
 		t.AdsSignedIn = c.Users[0].UserName
 	}
 	t.Ads = c
+	largeDirectory(t, seed)
 	return t
 }
 

@@ -3,6 +3,8 @@ package graphemu
 import (
 	"strings"
 	"time"
+
+	"github.com/msidm/msidm/sandbox/demo"
 )
 
 // property is one Graph property of the user resource and how to write its value.
@@ -18,9 +20,12 @@ type property struct {
 type userSchema struct {
 	byName   map[string]*property // key: lower-cased name; $select is case-insensitive
 	defaults []*property          // the set returned without $select
+	full     []*property          // every collection property, for assignLicense's answer
 }
 
-func newUserSchema() *userSchema {
+// newUserSchema builds the property table; plans maps lower-cased skuIds to their service plans
+// for assignedPlans.
+func newUserSchema(plans map[string][]demo.ServicePlan) *userSchema {
 	str := func(get func(*user) string) func([]byte, *user) []byte {
 		return func(b []byte, u *user) []byte { return appendNullableString(b, get(u)) }
 	}
@@ -62,12 +67,15 @@ func newUserSchema() *userSchema {
 		}},
 		{name: "onPremisesSamAccountName", value: str(func(u *user) string { return synced(u, u.mailNickname) })},
 		{name: "onPremisesUserPrincipalName", value: str(func(u *user) string { return synced(u, u.userPrincipalName) })},
-		{name: "createdDateTime", value: func(b []byte, u *user) []byte {
-			if u.createdDateTime.IsZero() {
-				return append(b, "null"...)
-			}
-			return appendString(b, u.createdDateTime.Format(time.RFC3339))
+		{name: "createdDateTime", value: func(b []byte, u *user) []byte { return appendTime(b, u.createdDateTime) }},
+		{name: "deletedDateTime", value: func(b []byte, u *user) []byte { return appendTime(b, u.deletedDateTime) }},
+		{name: "employeeLeaveDateTime", value: func(b []byte, u *user) []byte { return appendTime(b, u.employeeLeaveDateTime) }},
+		{name: "lastPasswordChangeDateTime", value: func(b []byte, u *user) []byte { return appendTime(b, u.lastPasswordChange) }},
+		{name: "signInSessionsValidFromDateTime", value: func(b []byte, u *user) []byte {
+			return appendTime(b, u.signInSessionsValidFrom)
 		}},
+		{name: "assignedLicenses", value: appendAssignedLicenses},
+		{name: "assignedPlans", value: func(b []byte, u *user) []byte { return appendAssignedPlans(b, u, plans) }},
 		{name: "creationType", value: str(func(u *user) string { return guestOnly(u, "Invitation") })},
 		{name: "externalUserState", value: str(func(u *user) string { return guestOnly(u, "Accepted") })},
 		{name: "identities", value: func(b []byte, u *user) []byte {
@@ -82,14 +90,11 @@ func newUserSchema() *userSchema {
 		{name: "ageGroup", value: lit("null")},
 		{name: "companyName", value: lit("null")},
 		{name: "consentProvidedForMinor", value: lit("null")},
-		{name: "deletedDateTime", value: lit("null")},
 		{name: "employeeHireDate", value: lit("null")},
-		{name: "employeeLeaveDateTime", value: lit("null")},
 		{name: "employeeOrgData", value: lit("null")},
 		{name: "employeeType", value: lit("null")},
 		{name: "externalUserStateChangeDateTime", value: lit("null")},
 		{name: "faxNumber", value: lit("null")},
-		{name: "lastPasswordChangeDateTime", value: lit("null")},
 		{name: "legalAgeGroupClassification", value: lit("null")},
 		{name: "onPremisesDistinguishedName", value: lit("null")},
 		{name: "onPremisesDomainName", value: lit("null")},
@@ -100,12 +105,9 @@ func newUserSchema() *userSchema {
 		{name: "postalCode", value: lit("null")},
 		{name: "preferredDataLocation", value: lit("null")},
 		{name: "showInAddressList", value: lit("null")},
-		{name: "signInSessionsValidFromDateTime", value: lit("null")},
 		{name: "state", value: lit("null")},
 		{name: "streetAddress", value: lit("null")},
 		{name: "imAddresses", value: lit("[]")},
-		{name: "assignedLicenses", value: lit("[]")},
-		{name: "assignedPlans", value: lit("[]")},
 		{name: "provisionedPlans", value: lit("[]")},
 		{name: "onPremisesProvisioningErrors", value: lit("[]")},
 		// Single-GET-only properties (NOTES §1.1); values of an unset profile.
@@ -124,6 +126,9 @@ func newUserSchema() *userSchema {
 	s := &userSchema{byName: make(map[string]*property, len(props))}
 	for i := range props {
 		s.byName[strings.ToLower(props[i].name)] = &props[i]
+		if !props[i].singleOnly {
+			s.full = append(s.full, &props[i])
+		}
 	}
 	// The set Graph returns without $select, in the order of samples/users-list.json and
 	// samples/user-get.json (NOTES §1.1, §1.2).
@@ -199,4 +204,64 @@ func appendProps(b []byte, u *user, props []*property) []byte {
 		b = p.value(b, u)
 	}
 	return b
+}
+
+// appendTime writes a DateTimeOffset as Graph does ("2021-03-01T09:00:00Z"), null when unset.
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	return appendString(b, t.UTC().Format(time.RFC3339))
+}
+
+// appendAssignedLicenses writes assignedLicenses in the key order of
+// samples/assignlicense-response.json: disabledPlans, skuId.
+func appendAssignedLicenses(b []byte, u *user) []byte {
+	b = append(b, '[')
+	for i, l := range u.licenses {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"disabledPlans":`...)
+		b = appendStrings(b, l.disabledPlans)
+		b = append(b, `,"skuId":`...)
+		b = appendString(b, l.skuID)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendAssignedPlans derives assignedPlans from the licences: one entry per service plan
+// that is not disabled, keys as in samples/assignlicense-response.json.
+func appendAssignedPlans(b []byte, u *user, plans map[string][]demo.ServicePlan) []byte {
+	b = append(b, '[')
+	first := true
+	for _, l := range u.licenses {
+		for _, p := range plans[strings.ToLower(l.skuID)] {
+			if containsFold(l.disabledPlans, p.ID) {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, `{"assignedDateTime":`...)
+			b = appendTime(b, l.assigned)
+			b = append(b, `,"capabilityStatus":"Enabled","service":`...)
+			b = appendString(b, p.Service)
+			b = append(b, `,"servicePlanId":`...)
+			b = appendString(b, p.ID)
+			b = append(b, '}')
+		}
+	}
+	return append(b, ']')
+}
+
+func containsFold(ss []string, v string) bool {
+	for _, s := range ss {
+		if strings.EqualFold(s, v) {
+			return true
+		}
+	}
+	return false
 }

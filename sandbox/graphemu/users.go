@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/msidm/msidm/sandbox/token"
 )
 
 // listQuery is a parsed GET /users query.
@@ -39,25 +42,99 @@ func (s *Server) getUser(x *exchange, key string) *graphError {
 	}
 	var u *user
 	if isGUID(key) {
-		if u = s.dir.userByID(key); u == nil {
-			return errNotFound(key)
-		}
-	} else if u = s.dir.userByUPN(key); u == nil {
-		// Addressed by UPN the service quotes the path (NOTES §1.2).
-		return errNotFound("/users/" + key)
+		u = s.dir.userByID(key)
+	} else {
+		u = s.dir.userByUPN(key)
+	}
+	if u == nil {
+		return userNotFound(key)
 	}
 	ctx := serviceRoot(x.r) + "/$metadata#users"
 	if sel.names != "" {
 		ctx += "(" + sel.names + ")"
 	}
-	b := make([]byte, 0, 1024)
-	b = append(b, `{"@odata.context":`...)
-	b = appendString(b, ctx+"/$entity")
-	b = append(b, ',')
-	b = appendProps(b, u, sel.props)
-	s.ok(x, append(b, '}'))
+	s.ok(x, entityJSON(ctx+"/$entity", "", u, sel.props))
 	return nil
 }
+
+// userEntity renders u as a single entity of the users set, as create and assignLicense
+// answer (samples/user-create-response.json).
+func (s *Server) userEntity(x *exchange, u *user, props []*property) []byte {
+	return entityJSON(serviceRoot(x.r)+"/$metadata#users/$entity", "", u, props)
+}
+
+// entityJSON writes {"@odata.context":ctx[,"@odata.type":typ],props…}.
+func entityJSON(ctx, typ string, u *user, props []*property) []byte {
+	b := make([]byte, 0, 1024)
+	b = append(b, `{"@odata.context":`...)
+	b = appendString(b, ctx)
+	if typ != "" {
+		b = append(b, `,"@odata.type":`...)
+		b = appendString(b, typ)
+	}
+	b = append(b, ',')
+	b = appendProps(b, u, props)
+	return append(b, '}')
+}
+
+// countUsers serves GET /v1.0/users/$count: text/plain, and only as an advanced query
+// (NOTES §1.1 [aq], samples/error-count-without-consistencylevel.json).
+func (s *Server) countUsers(x *exchange) *graphError {
+	if !eventual(x.r) {
+		return errBadRequest("$count is not currently supported.")
+	}
+	opts, gerr := systemQueryOptions(x.r)
+	if gerr != nil {
+		return gerr
+	}
+	match, gerr := s.matcher(opts, true, true)
+	if gerr != nil {
+		return gerr
+	}
+	s.plainText(x, strconv.Itoa(s.dir.count(match)))
+	return nil
+}
+
+// revokeSessions serves POST /v1.0/users/{id|upn}/revokeSignInSessions with the documented
+// 200 {"value": true} (NOTES §1.6; clients must also accept the intended 204), and moves the
+// user's signInSessionsValidFromDateTime to now.
+func (s *Server) revokeSessions(x *exchange, key string) *graphError {
+	now := s.now().UTC()
+	s.dir.mu.Lock()
+	cur := s.dir.lookup(key)
+	if cur == nil {
+		s.dir.mu.Unlock()
+		return userNotFound(key)
+	}
+	u := *cur
+	u.signInSessionsValidFrom = now.Truncate(time.Second)
+	s.dir.insert(&u)
+	s.dir.logChange(u.id, objectUser, kindUpsert, now)
+	s.dir.mu.Unlock()
+	s.ok(x, []byte(`{"@odata.context":"`+serviceRoot(x.r)+`/$metadata#Edm.Boolean","value":true}`))
+	return nil
+}
+
+// SignInSessionsValidFrom reports when the user's sign-in sessions were last revoked (zero if
+// never), and whether the user exists (live or deleted). For tests of offboarding flows.
+func (s *Server) SignInSessionsValidFrom(id string) (time.Time, bool) {
+	s.dir.mu.RLock()
+	defer s.dir.mu.RUnlock()
+	u := s.dir.byID[strings.ToLower(id)]
+	if u == nil {
+		u = s.dir.deleted[strings.ToLower(id)]
+	}
+	if u == nil {
+		return time.Time{}, false
+	}
+	return u.signInSessionsValidFrom, true
+}
+
+func eventual(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual")
+}
+
+func newObjectID() string { return token.NewGUID() }
 
 // parseListQuery reads the system query options of /users in a fixed order, so a request
 // with several problems always reports the same one.
@@ -66,43 +143,23 @@ func (s *Server) parseListQuery(r *http.Request) (listQuery, *graphError) {
 	if gerr != nil {
 		return listQuery{}, gerr
 	}
-	eventual := strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual")
-	q := listQuery{top: 100} // default page size (NOTES §1.1)
-	if _, ok := opts["$skip"]; ok {
-		return q, errBadRequest("'$skip' is not supported by the service.")
-	}
-	if v, ok := opts["$top"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 999 {
-			// samples/error-top-too-large.OBSERVED.txt
-			return q, newError(http.StatusBadRequest, "Request_UnsupportedQuery",
-				"Invalid page size specified: '"+v+"'. Must be between 1 and 999 inclusive.")
-		}
-		q.top = n
+	q := listQuery{}
+	if q.top, gerr = parseTop(opts); gerr != nil {
+		return q, gerr
 	}
 	if q.sel, gerr = s.users.parseSelect(opts["$select"], true); gerr != nil {
 		return q, gerr
 	}
-	if _, ok := opts["$search"]; ok {
-		if !eventual {
-			// samples/error-search-without-consistencylevel.json
-			return q, newError(http.StatusBadRequest, "Request_UnsupportedQuery", "Request with $search query parameter only "+
-				"works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
-		}
-		return q, errUnsupportedQuery() // $search is added with the advanced-query issue
-	}
 	for _, o := range []string{"$orderby", "$expand"} {
 		if _, ok := opts[o]; ok {
-			return q, errUnsupportedQuery() // added with the advanced-query issue
+			return q, errUnsupportedQuery() // not emulated
 		}
 	}
 	// $count=true without ConsistencyLevel is silently ignored by the service (NOTES §1.1 [aq]).
-	advanced := eventual && strings.EqualFold(opts["$count"], "true")
+	advanced := eventual(r) && strings.EqualFold(opts["$count"], "true")
 	q.count = advanced
-	if v, ok := opts["$filter"]; ok {
-		if q.match, gerr = s.filters.parse(v, advanced); gerr != nil {
-			return q, gerr
-		}
+	if q.match, gerr = s.matcher(opts, advanced, eventual(r)); gerr != nil {
+		return q, gerr
 	}
 	if v, ok := opts["$skiptoken"]; ok {
 		after, valid := s.tokens.decode(v)
@@ -112,6 +169,55 @@ func (s *Server) parseListQuery(r *http.Request) (listQuery, *graphError) {
 		q.after, q.count = after, false
 	}
 	return q, nil
+}
+
+// parseTop reads $top: default 100, at most 999 (NOTES §1.1); $skip is refused.
+func parseTop(opts map[string]string) (int, *graphError) {
+	if _, ok := opts["$skip"]; ok {
+		return 0, errBadRequest("'$skip' is not supported by the service.")
+	}
+	v, ok := opts["$top"]
+	if !ok {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 999 {
+		// samples/error-top-too-large.OBSERVED.txt
+		return 0, newError(http.StatusBadRequest, "Request_UnsupportedQuery",
+			"Invalid page size specified: '"+v+"'. Must be between 1 and 999 inclusive.")
+	}
+	return n, nil
+}
+
+// matcher compiles $search and $filter into one predicate (nil: every user). advanced means
+// the request is an advanced query (ConsistencyLevel: eventual and $count); $search needs only
+// the header (NOTES §1.1 [aq]).
+func (s *Server) matcher(opts map[string]string, advanced, eventual bool) (func(*user) bool, *graphError) {
+	var search, filter func(*user) bool
+	if v, ok := opts["$search"]; ok {
+		if !eventual {
+			// samples/error-search-without-consistencylevel.json
+			return nil, newError(http.StatusBadRequest, "Request_UnsupportedQuery", "Request with $search query parameter only "+
+				"works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
+		}
+		var gerr *graphError
+		if search, gerr = parseSearch(v); gerr != nil {
+			return nil, gerr
+		}
+	}
+	if v, ok := opts["$filter"]; ok {
+		var gerr *graphError
+		if filter, gerr = s.filters.parse(v, advanced); gerr != nil {
+			return nil, gerr
+		}
+	}
+	switch {
+	case search == nil:
+		return filter, nil
+	case filter == nil:
+		return search, nil
+	}
+	return func(u *user) bool { return search(u) && filter(u) }, nil
 }
 
 // systemQueryOptions returns the $-prefixed query options, keyed by lower-cased name. Other
@@ -152,8 +258,13 @@ func queryValue(r *http.Request, name string) string {
 // encodeList renders a /users page like samples/users-list.json, with @odata.nextLink before
 // value when more users follow.
 func (s *Server) encodeList(r *http.Request, q listQuery, page []*user, more bool, count int) []byte {
+	return s.encodeUserPage(r, "users", q, page, more, count)
+}
+
+// encodeUserPage renders a page of users for the entity set named in @odata.context.
+func (s *Server) encodeUserPage(r *http.Request, set string, q listQuery, page []*user, more bool, count int) []byte {
 	root := serviceRoot(r)
-	ctx := root + "/$metadata#users"
+	ctx := root + "/$metadata#" + set
 	if q.sel.names != "" {
 		ctx += "(" + q.sel.names + ")"
 	}
@@ -166,7 +277,8 @@ func (s *Server) encodeList(r *http.Request, q listQuery, page []*user, more boo
 	}
 	if more && len(page) > 0 {
 		b = append(b, `,"@odata.nextLink":`...)
-		b = appendString(b, root+"/users?"+nextQuery(r.URL.RawQuery, s.tokens.encode(strings.ToLower(page[len(page)-1].id))))
+		b = appendString(b, root+strings.TrimPrefix(r.URL.Path, "/v1.0")+"?"+
+			nextQuery(r.URL.RawQuery, s.tokens.encode(strings.ToLower(page[len(page)-1].id))))
 	}
 	// value is always an array, never null: the Graph SDK page iterator stops on a nil value.
 	b = append(b, `,"value":[`...)
