@@ -23,6 +23,36 @@ type DirectoryObject struct {
 	OnPremisesSyncEnabled *bool    `json:"onPremisesSyncEnabled,omitempty"`
 	MembershipRule        string   `json:"membershipRule,omitempty"`
 	DeletedDateTime       string   `json:"deletedDateTime,omitempty"`
+	RoleTemplateID        string   `json:"roleTemplateId,omitempty"`
+	AccountEnabled        *bool    `json:"accountEnabled,omitempty"`
+}
+
+// IsDirectoryRole reports whether the object is an activated directory role.
+func (o DirectoryObject) IsDirectoryRole() bool { return o.ODataType == "#microsoft.graph.directoryRole" }
+
+// GlobalAdministratorTemplate is the roleTemplateId of Global Administrator.
+const GlobalAdministratorTemplate = "62e90394-69f5-4237-9190-012177145e10"
+
+// DirectoryRoleByTemplate finds the activated directory role of a role template; a role that
+// was never activated in the tenant is a NotFound error.
+// https://learn.microsoft.com/graph/api/directoryrole-list
+func (c *Client) DirectoryRoleByTemplate(ctx context.Context, templateID string) (*DirectoryObject, error) {
+	var out objectPage
+	u := c.base + "/directoryRoles?$filter=" + url.QueryEscape("roleTemplateId eq '"+templateID+"'")
+	if err := c.get(ctx, u, nil, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Value) == 0 {
+		return nil, &Error{StatusCode: http.StatusNotFound, Code: "Request_ResourceNotFound", Message: "directory role template " + templateID + " is not activated"}
+	}
+	r := out.Value[0]
+	r.ODataType = "#microsoft.graph.directoryRole"
+	return &r, nil
+}
+
+// DirectoryRoleMembers iterates the direct members (users, groups) of a directory role.
+func (c *Client) DirectoryRoleMembers(ctx context.Context, roleID string) iter.Seq2[DirectoryObject, error] {
+	return c.objects(ctx, c.base+"/directoryRoles/"+url.PathEscape(roleID)+"/members", nil)
 }
 
 // IsGroup reports whether the object is a group.
@@ -163,6 +193,15 @@ func (c *Client) DeletedUsers(ctx context.Context) iter.Seq2[User, error] {
 			next = p.NextLink
 		}
 	}
+}
+
+// GetDeleted reads one soft-deleted user from the recycle bin.
+func (c *Client) GetDeleted(ctx context.Context, id string) (*User, error) {
+	var out User
+	if err := c.get(ctx, c.base+"/directory/deletedItems/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // RestoreDeleted restores a soft-deleted object and returns it.

@@ -240,3 +240,32 @@ func (c *Client) SetManager(ctx context.Context, idOrUPN, managerID string) erro
 func (c *Client) RemoveManager(ctx context.Context, idOrUPN string) error {
 	return c.do(ctx, http.MethodDelete, c.userURL(idOrUPN)+"/manager/$ref", nil, nil, nil)
 }
+
+// CountUsers returns the number of users matching filter ("" for all) with GET /users/$count,
+// an advanced query that needs ConsistencyLevel: eventual (NOTES §1.1).
+func (c *Client) CountUsers(ctx context.Context, filter string) (int, error) {
+	u := c.base + "/users/$count"
+	if filter != "" {
+		u += "?$filter=" + url.QueryEscape(filter)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("ConsistencyLevel", "eventual")
+	req.Header.Set("Accept", "text/plain")
+	req.Header.Set("client-request-id", newGUID())
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("graph: GET /users/$count: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return 0, decodeError(resp)
+	}
+	var n int
+	if _, err := fmt.Fscan(resp.Body, &n); err != nil {
+		return 0, fmt.Errorf("graph: /users/$count answered something that is not a number: %w", err)
+	}
+	return n, nil
+}

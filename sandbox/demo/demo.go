@@ -39,6 +39,9 @@ type Tenant struct {
 	SKUs []SKU
 	// Groups are the tenant's groups of every kind the lifecycle tools meet.
 	Groups []Group
+	// DirectoryRoles are the tenant's activated directory roles with their direct members
+	// (GET /directoryRoles, /directoryRoles/{id}/members); see roles.go.
+	DirectoryRoles []DirectoryRole
 }
 
 // SKU is one subscribed licence product. Consumed units are not stored: they follow from the
@@ -304,6 +307,7 @@ func Demo() *Tenant {
 	t.AdsSignedIn = AdsSignedInUPN
 	demoLicences(t)
 	demoGroups(t)
+	demoRoles(t)
 	return t
 }
 

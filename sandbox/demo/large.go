@@ -63,6 +63,7 @@ func Large(entraUsers, adsUsers int, seed uint64) *Tenant {
 	}
 	t.Ads = c
 	largeDirectory(t, seed)
+	largeRoles(t, seed)
 	return t
 }
 

@@ -32,6 +32,9 @@ type directory struct {
 	groups     map[string]*group // key: lower-cased id
 	groupOrder []string          // lower-cased group ids, ascending
 
+	roles     map[string]*directoryRole // activated directory roles, key: lower-cased id (directoryroles.go)
+	roleOrder []string                  // lower-cased role ids, ascending
+
 	skus     []*sku
 	consumed map[string]int // lower-cased skuId → live users holding it (consumedUnits)
 
@@ -91,6 +94,7 @@ func newDirectory(t *demo.Tenant, now time.Time, rules *filterSchema) *directory
 		d.groupOrder = append(d.groupOrder, strings.ToLower(gr.id))
 	}
 	slices.Sort(d.groupOrder)
+	d.seedRoles(t.DirectoryRoles)
 	return d
 }
 
@@ -268,7 +272,8 @@ func (d *directory) purgeExpired(now time.Time) {
 	}
 }
 
-// purge removes a deleted user for good, with its group memberships. The caller holds d.mu.
+// purge removes a deleted user for good, with its group memberships and directory role
+// assignments. The caller holds d.mu.
 func (d *directory) purge(u *user, now time.Time) {
 	id := strings.ToLower(u.id)
 	delete(d.deleted, id)
@@ -280,4 +285,5 @@ func (d *directory) purge(u *user, now time.Time) {
 			d.logChange(g.id, objectGroup, kindUpsert, now)
 		}
 	}
+	d.dropRoleMember(id)
 }

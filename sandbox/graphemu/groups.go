@@ -2,6 +2,7 @@ package graphemu
 
 import (
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -201,24 +202,25 @@ func appendGroupProps(b []byte, g *group, props []*groupProperty) []byte {
 	return b
 }
 
-// dirSelection is a $select over directoryObjects: each name must be a user or a group
-// property; each object shows the selected properties its type has.
+// dirSelection is a $select over directoryObjects: each name must be a user, group or
+// directoryRole property; each object shows the selected properties its type has.
 type dirSelection struct {
 	users  []*property
 	groups []*groupProperty
+	roles  []*roleProperty
 	names  string
 }
 
 func (s *Server) parseDirSelect(raw string) (dirSelection, *graphError) {
 	if strings.TrimSpace(raw) == "" {
-		return dirSelection{users: s.users.defaults, groups: s.groups.props}, nil
+		return dirSelection{users: s.users.defaults, groups: s.groups.props, roles: roleProps}, nil
 	}
 	var sel dirSelection
 	var names []string
 	for _, n := range strings.Split(raw, ",") {
 		n = strings.TrimSpace(n)
-		up, gp := s.users.byName[strings.ToLower(n)], s.groups.byName[strings.ToLower(n)]
-		if up == nil && gp == nil {
+		up, gp, rp := s.users.byName[strings.ToLower(n)], s.groups.byName[strings.ToLower(n)], rolePropsByName[strings.ToLower(n)]
+		if up == nil && gp == nil && rp == nil {
 			return sel, errBadRequest("Could not find a property named '" + n + "' on type 'microsoft.graph.directoryObject'.")
 		}
 		if up != nil && !slices.Contains(sel.users, up) {
@@ -230,6 +232,9 @@ func (s *Server) parseDirSelect(raw string) (dirSelection, *graphError) {
 		if gp != nil && !slices.Contains(sel.groups, gp) {
 			sel.groups = append(sel.groups, gp)
 		}
+		if rp != nil && !slices.Contains(sel.roles, rp) {
+			sel.roles = append(sel.roles, rp)
+		}
 		if !slices.Contains(names, n) {
 			names = append(names, n)
 		}
@@ -238,23 +243,37 @@ func (s *Server) parseDirSelect(raw string) (dirSelection, *graphError) {
 	return sel, nil
 }
 
-// dirObject is one member of a directoryObject collection: a user or a group.
+// dirObject is one member of a directoryObject collection: a user, a group or a
+// directory role.
 type dirObject struct {
 	id string // lower-cased, the paging key
 	u  *user
 	g  *group
+	r  *directoryRole
 }
 
 // listGroups serves GET /v1.0/groups: $top (≤ 999), $select and skiptoken paging like users.
 func (s *Server) listGroups(x *exchange) *graphError {
-	top, sel, after, gerr := s.collectionQuery(x.r)
+	match, gerr := groupFilter(queryValue(x.r, "$filter"))
+	if gerr != nil {
+		return gerr
+	}
+	// The shared collection parser refuses $filter; the group filter was taken above, and
+	// next links are still built from the original request, so they keep it.
+	r := x.r.Clone(x.r.Context())
+	q := r.URL.Query()
+	q.Del("$filter")
+	r.URL.RawQuery = q.Encode()
+	top, sel, after, gerr := s.collectionQuery(r)
 	if gerr != nil {
 		return gerr
 	}
 	s.dir.mu.RLock()
 	objs := make([]dirObject, 0, len(s.dir.groupOrder))
 	for _, id := range s.dir.groupOrder {
-		objs = append(objs, dirObject{id: id, g: s.dir.groups[id]})
+		if g := s.dir.groups[id]; match(g) {
+			objs = append(objs, dirObject{id: id, g: g})
+		}
 	}
 	s.dir.mu.RUnlock()
 	ctx := "groups"
@@ -352,6 +371,14 @@ func (s *Server) encodeObjects(r *http.Request, ctx string, typed bool, sel dirS
 				}
 			}
 			b = appendProps(b, o.u, sel.users)
+		case o.r != nil:
+			if typed {
+				b = append(b, `"@odata.type":"#microsoft.graph.directoryRole"`...)
+				if len(sel.roles) > 0 {
+					b = append(b, ',')
+				}
+			}
+			b = appendRoleProps(b, o.r, sel.roles)
 		default:
 			if typed {
 				b = append(b, `"@odata.type":"#microsoft.graph.group"`...)
@@ -408,7 +435,8 @@ func (d *directory) membersOf(g *group) []dirObject {
 }
 
 // memberOf serves GET /v1.0/users/{id|upn}/memberOf and /transitiveMemberOf (NOTES §1.8):
-// the groups the user belongs to directly, or through nested groups too.
+// the groups and directory roles the user belongs to directly, or through nested groups
+// (and role-assignable groups holding a role) too.
 func (s *Server) memberOf(x *exchange, key string, transitive bool) *graphError {
 	top, sel, after, gerr := s.collectionQuery(x.r)
 	if gerr != nil {
@@ -425,7 +453,13 @@ func (s *Server) memberOf(x *exchange, key string, transitive bool) *graphError 
 	for _, id := range ids {
 		objs = append(objs, dirObject{id: id, g: s.dir.groups[id]})
 	}
+	var via []string // groups through which roles are held: none for direct memberOf
+	if transitive {
+		via = ids
+	}
+	objs = append(objs, s.dir.rolesOf(strings.ToLower(u.id), via)...)
 	s.dir.mu.RUnlock()
+	slices.SortFunc(objs, func(a, b dirObject) int { return strings.Compare(a.id, b.id) })
 	s.ok(x, s.encodeObjects(x.r, "directoryObjects", true, sel, objs, after, top))
 	return nil
 }
@@ -460,4 +494,33 @@ func (d *directory) groupsOf(id string, u *user, transitive bool) []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+var (
+	groupNameEq     = regexp.MustCompile(`^\s*(displayName|mailNickname)\s+eq\s+'((?:[^']|'')*)'\s*$`)
+	groupNamePrefix = regexp.MustCompile(`^\s*startswith\(\s*(displayName|mailNickname)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$`)
+)
+
+// groupFilter supports the group filters lifecycle tools need: displayName or mailNickname
+// eq, and startswith on them (both default-supported on groups). Values compare
+// case-insensitively, as Graph does. Anything else is the documented "Unsupported Query."
+func groupFilter(expr string) (func(*group) bool, *graphError) {
+	if strings.TrimSpace(expr) == "" {
+		return func(*group) bool { return true }, nil
+	}
+	prop := func(g *group, name string) string {
+		if name == "mailNickname" {
+			return g.mailNickname
+		}
+		return g.displayName
+	}
+	if m := groupNameEq.FindStringSubmatch(expr); m != nil {
+		v := strings.ReplaceAll(m[2], "''", "'")
+		return func(g *group) bool { return strings.EqualFold(prop(g, m[1]), v) }, nil
+	}
+	if m := groupNamePrefix.FindStringSubmatch(expr); m != nil {
+		v := strings.ReplaceAll(m[2], "''", "'")
+		return func(g *group) bool { return hasPrefixFold(prop(g, m[1]), v) }, nil
+	}
+	return nil, errUnsupportedQuery()
 }

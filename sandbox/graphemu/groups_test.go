@@ -1,7 +1,9 @@
 package graphemu
 
 import (
+	"github.com/msidm/msidm/sandbox/demo"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -224,5 +226,41 @@ func TestManager(t *testing.T) {
 	f.clock.advance(defaultSyncDelay)
 	if r := f.send(http.MethodGet, "/v1.0/users/"+lidia.ID+"/manager", nil); r.body["id"] != lidia.ManagerID {
 		t.Errorf("synced manager not reverted: %v", r.body["id"])
+	}
+}
+
+func TestGroupFilter(t *testing.T) {
+	tests := []struct {
+		expr  string
+		match string // a display name that must be among the results
+		count int
+		err   bool
+	}{
+		{"", "", 7, false},
+		{"displayName eq 'ads campaign managers'", "Ads Campaign Managers", 1, false},
+		{"startswith(displayName,'Ad')", "Advertising Access", 2, false},
+		{"mailNickname eq 'all-staff'", "All Staff", 1, false},
+		{"displayName eq 'O''Brien team'", "", 0, false},
+		{"securityEnabled eq true", "", 0, true},
+		{"displayName eq 'x' or displayName eq 'y'", "", 0, true},
+	}
+	f := newFixture(t, demo.Demo())
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			r := f.get("/v1.0/groups?$filter=" + url.QueryEscape(tt.expr))
+			if tt.err {
+				if r.status != 400 {
+					t.Fatalf("status %d, want 400", r.status)
+				}
+				return
+			}
+			values, _ := r.body["value"].([]any)
+			if len(values) != tt.count {
+				t.Fatalf("%d groups, want %d: %s", len(values), tt.count, r.raw)
+			}
+			if tt.match != "" && !strings.Contains(string(r.raw), `"displayName":"`+tt.match+`"`) {
+				t.Errorf("%q not among %s", tt.match, r.raw)
+			}
+		})
 	}
 }

@@ -7,8 +7,8 @@ import (
 )
 
 // route is one endpoint: a method, a path pattern below /v1.0 ("{name}" matches one segment
-// that does not start with "$"), the permissions a write needs (any one of them; nil for reads)
-// and the handler, which gets the pattern's parameters in order.
+// that does not start with "$"), the permissions it needs (any one of them; nil for reads any
+// Graph token may make) and the handler, which gets the pattern's parameters in order.
 type route struct {
 	method  string
 	pattern string
@@ -49,6 +49,9 @@ func (s *Server) routeTable() []route {
 		{method: "GET", pattern: "/groups/{id}/members", handle: func(x *exchange, p []string) *graphError { return s.listMembers(x, p[0]) }},
 		{method: "POST", pattern: "/groups/{id}/members/$ref", perms: permGroupMembers, handle: func(x *exchange, p []string) *graphError { return s.addMember(x, p[0]) }},
 		{method: "DELETE", pattern: "/groups/{id}/members/{memberId}/$ref", perms: permGroupMembers, handle: func(x *exchange, p []string) *graphError { return s.removeMember(x, p[0], p[1]) }},
+		{method: "GET", pattern: "/directoryRoles", perms: permDirectoryRead, handle: func(x *exchange, _ []string) *graphError { return s.listRoles(x) }},
+		{method: "GET", pattern: "/directoryRoles/{id}", perms: permDirectoryRead, handle: func(x *exchange, p []string) *graphError { return s.getRole(x, p[0]) }},
+		{method: "GET", pattern: "/directoryRoles/{id}/members", perms: permDirectoryRead, handle: func(x *exchange, p []string) *graphError { return s.listRoleMembers(x, p[0]) }},
 		{method: "GET", pattern: "/subscribedSkus", handle: func(x *exchange, _ []string) *graphError { return s.listSkus(x) }},
 		{method: "GET", pattern: "/directory/deletedItems/microsoft.graph.user", handle: func(x *exchange, _ []string) *graphError { return s.listDeleted(x) }},
 		{method: "GET", pattern: "/directory/deletedItems/{id}", handle: func(x *exchange, p []string) *graphError { return s.getDeleted(x, p[0]) }},
@@ -108,7 +111,8 @@ func (s *Server) route(x *exchange) *graphError {
 }
 
 // requestSegments returns the path below /v1.0, with users('key') (the form for UPNs that
-// start with $, NOTES §1.2) rewritten to users/key.
+// start with $, NOTES §1.2) rewritten to users/key, and directoryRoles(roleTemplateId='…')
+// to directoryRoles/{templateId} (directoryroles.go).
 func (s *Server) requestSegments(r *http.Request) ([]string, *graphError) {
 	segs, err := pathSegments(r.URL.EscapedPath())
 	if err != nil || len(segs) == 0 || segs[0] == "" {
@@ -130,6 +134,11 @@ func (s *Server) requestSegments(r *http.Request) ([]string, *graphError) {
 			return nil, errSegment(first)
 		}
 		segs = append([]string{"users", key}, segs[1:]...)
+	}
+	if rs, ok, gerr := roleKeySegments(segs[0]); gerr != nil {
+		return nil, gerr
+	} else if ok {
+		segs = append(rs, segs[1:]...)
 	}
 	return segs, nil
 }

@@ -1,13 +1,13 @@
 // Package graphemu emulates the Microsoft Graph v1.0 endpoints msidm uses for the user
 // lifecycle: users (list with $filter/$search/$count, get, create, update, delete), the
 // deleted-items container, revokeSignInSessions, licences (subscribedSkus, assignLicense),
-// groups and their members, memberOf/transitiveMemberOf, the manager reference and JSON
-// batching. Responses match the reference samples in shape: property names and order, nulls,
+// groups and their members, directory roles and their members, memberOf/transitiveMemberOf,
+// the manager reference and JSON batching. Responses match the reference samples in shape: property names and order, nulls,
 // @odata annotations, headers and the error envelope
 // (/work/shared/reference/graph/NOTES.md §1, §3.1, §4).
 //
 // State lives in a directory (directory.go); each resource area has its own file (users.go,
-// userwrite.go, deleted.go, licenses.go, groups.go, manager.go, batch.go), routes are one
+// userwrite.go, deleted.go, licenses.go, groups.go, directoryroles.go, manager.go, batch.go), routes are one
 // table (routes.go), and every mutation is recorded in one ordered change log
 // (changelog.go) for delta.
 package graphemu

@@ -1,0 +1,279 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Directory answers the questions guard rails ask Microsoft Entra ID. The server implements
+// it with the Graph client; every error it returns makes Evaluate refuse (fail closed).
+type Directory interface {
+	// GroupsOf returns the groups a user belongs to, directly or through nested groups
+	// (Graph: GET /users/{id|upn}/transitiveMemberOf/microsoft.graph.group).
+	// user is an object id or a UPN. A user the directory does not know returns ErrNotFound.
+	GroupsOf(ctx context.Context, user string) ([]Ref, error)
+	// DirectoryRolesOf returns the directory roles a user holds, with the role template id
+	// as ID and the display name as Name (Graph: transitiveMemberOf/microsoft.graph.directoryRole).
+	// A user the directory does not know returns ErrNotFound.
+	DirectoryRolesOf(ctx context.Context, user string) ([]Ref, error)
+	// ActiveGlobalAdmins returns the Global Administrators whose account is enabled, with
+	// object id as ID and UPN as Name. It must return an error rather than a partial list.
+	ActiveGlobalAdmins(ctx context.Context) ([]Ref, error)
+}
+
+// ErrNotFound is what a Directory returns for a user it does not know.
+var ErrNotFound = errors.New("not found in the directory")
+
+// Ref names a directory object by id and display name (or UPN).
+type Ref struct {
+	ID   string
+	Name string
+}
+
+// Change is what Evaluate needs to know about a planned write or destructive call.
+type Change struct {
+	Tool        string
+	Destructive bool
+	// Targets are every principal the call changes.
+	Targets []Target
+	// AdsRoles are the Microsoft Advertising role ids the call grants (41 is Super Admin).
+	AdsRoles []int
+	// Invitations are the e-mail addresses the call invites; NewUsers the UPNs it creates.
+	Invitations []string
+	NewUsers    []string
+}
+
+// Target is one principal a change touches.
+type Target struct {
+	System string // "entra" or "ads"
+	ID     string // Entra object id or Ads user id
+	Name   string // UPN or e-mail
+}
+
+func (t Target) String() string {
+	switch {
+	case t.Name != "" && t.ID != "":
+		return fmt.Sprintf("%s (%s)", t.Name, t.ID)
+	case t.Name != "":
+		return t.Name
+	}
+	return t.ID
+}
+
+// Refusal is a guard rail saying no. Rule names the policy setting that refused, so the
+// operator knows what to change; Err is the lookup failure when the check could not be done.
+type Refusal struct {
+	Rule   string
+	Reason string
+	Err    error
+}
+
+func (r *Refusal) Error() string { return fmt.Sprintf("%s: %s", r.Rule, r.Reason) }
+func (r *Refusal) Unwrap() error { return r.Err }
+
+// Evaluate applies the guard rails to c at time now. It returns nil when c may go on to
+// confirmation, and a *Refusal otherwise. Checks that need the directory call dir; a nil dir
+// or any lookup error refuses the change, naming what could not be checked.
+func (p *Policy) Evaluate(ctx context.Context, dir Directory, c Change, now time.Time) error {
+	checks := []func() error{
+		func() error { return p.checkReadOnly() },
+		func() error { return p.checkTargets(c) },
+		func() error { return p.checkWindow(now) },
+		func() error { return p.checkAdsRoles(c) },
+		func() error { return p.checkDomains(c) },
+		func() error { return p.checkProtected(ctx, dir, c) },
+		func() error { return p.checkLastGlobalAdmin(ctx, dir, c) },
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Policy) checkReadOnly() error {
+	if p.ReadOnly {
+		return &Refusal{Rule: "read_only", Reason: fmt.Sprintf("the policy file %s sets read_only: true", p.Source)}
+	}
+	return nil
+}
+
+func (p *Policy) checkTargets(c Change) error {
+	n := max(len(c.Targets), len(c.Invitations)+len(c.NewUsers))
+	if n > p.MaxTargets {
+		return &Refusal{Rule: "max_targets_per_call", Reason: fmt.Sprintf(
+			"the call changes %d principals and the policy allows at most %d per call; split it into smaller calls", n, p.MaxTargets)}
+	}
+	return nil
+}
+
+func (p *Policy) checkWindow(now time.Time) error {
+	if p.Window == nil || p.Window.Open(now) {
+		return nil
+	}
+	local := now.In(p.Window.Location)
+	return &Refusal{Rule: "change_window", Reason: fmt.Sprintf("changes are allowed only %s; it is now %s %s",
+		p.Window, dayNames[local.Weekday()], local.Format("15:04"))}
+}
+
+func (p *Policy) checkAdsRoles(c Change) error {
+	if slices.Contains(c.AdsRoles, AdsSuperAdminRole) && !p.AllowAdsSuperAdmin {
+		return &Refusal{Rule: "ads.allow_super_admin", Reason: "granting the Microsoft Advertising Super Admin role is not allowed; " +
+			"grant Standard instead, or set ads.allow_super_admin: true in the policy file"}
+	}
+	return nil
+}
+
+func (p *Policy) checkDomains(c Change) error {
+	for _, list := range []struct {
+		rule    string
+		allowed []string
+		addrs   []string
+	}{{"domains.invitations", p.InvitationDomains, c.Invitations}, {"domains.new_users", p.NewUserDomains, c.NewUsers}} {
+		for _, addr := range list.addrs {
+			at := strings.LastIndexByte(addr, '@')
+			if at < 0 || at == len(addr)-1 {
+				return &Refusal{Rule: list.rule, Reason: fmt.Sprintf("%q is not an address with a domain", addr)}
+			}
+			domain := strings.ToLower(addr[at+1:])
+			if !matchAny(list.allowed, domain) {
+				allowed := "nothing (the list is empty)"
+				if len(list.allowed) > 0 {
+					allowed = strings.Join(list.allowed, ", ")
+				}
+				return &Refusal{Rule: list.rule, Reason: fmt.Sprintf("domain %q of %s is not allowed; the policy allows %s", domain, addr, allowed)}
+			}
+		}
+	}
+	return nil
+}
+
+// checkProtected refuses any change to a protected principal, matched by UPN glob, group
+// membership or directory role. Ads users are matched by e-mail, and looked up in the
+// directory by that address; an Ads user unknown to Entra holds no groups or roles.
+func (p *Policy) checkProtected(ctx context.Context, dir Directory, c Change) error {
+	pr := p.Protected
+	for _, t := range c.Targets {
+		if len(pr.UPNGlobs) > 0 {
+			if t.Name == "" {
+				return &Refusal{Rule: "protected.upn_globs", Reason: fmt.Sprintf("target %s has no UPN or e-mail to check; refusing", t)}
+			}
+			if g, ok := firstMatch(pr.UPNGlobs, strings.ToLower(t.Name)); ok {
+				return &Refusal{Rule: "protected.upn_globs", Reason: fmt.Sprintf("%s is protected (matches %q); msidm never changes it", t, g)}
+			}
+		}
+		if len(pr.Groups) == 0 && len(pr.DirectoryRoles) == 0 {
+			continue
+		}
+		key := t.Name
+		if t.System == "entra" && t.ID != "" {
+			key = t.ID
+		}
+		for _, q := range []struct {
+			rule   string
+			want   []string
+			lookup func(context.Context, string) ([]Ref, error)
+			what   string
+		}{
+			{"protected.groups", pr.Groups, dirFunc(dir, Directory.GroupsOf), "group"},
+			{"protected.directory_roles", pr.DirectoryRoles, dirFunc(dir, Directory.DirectoryRolesOf), "directory role"},
+		} {
+			if len(q.want) == 0 {
+				continue
+			}
+			refs, err := q.lookup(ctx, key)
+			if errors.Is(err, ErrNotFound) && t.System != "entra" {
+				continue
+			}
+			if err != nil {
+				return &Refusal{Rule: q.rule, Err: err, Reason: fmt.Sprintf(
+					"could not check whether %s is protected (%s lookup failed: %v); refusing until the check can be completed", t, q.what, err)}
+			}
+			if r, ok := refMatch(q.want, refs); ok {
+				return &Refusal{Rule: q.rule, Reason: fmt.Sprintf("%s is protected (holds %s %q); msidm never changes it", t, q.what, r)}
+			}
+		}
+	}
+	return nil
+}
+
+// checkLastGlobalAdmin refuses a destructive change that would leave the tenant without an
+// active Global Administrator. It counts conservatively: any destructive change to an
+// active Global Administrator counts as removing one.
+func (p *Policy) checkLastGlobalAdmin(ctx context.Context, dir Directory, c Change) error {
+	if !c.Destructive || !slices.ContainsFunc(c.Targets, func(t Target) bool { return t.System == "entra" }) {
+		return nil
+	}
+	const rule = "last Global Administrator"
+	if dir == nil {
+		return &Refusal{Rule: rule, Reason: "no directory is available to count the active Global Administrators; refusing"}
+	}
+	admins, err := dir.ActiveGlobalAdmins(ctx)
+	if err != nil {
+		return &Refusal{Rule: rule, Err: err, Reason: fmt.Sprintf(
+			"could not count the active Global Administrators (%v); refusing until the check can be completed", err)}
+	}
+	if len(admins) == 0 {
+		return &Refusal{Rule: rule, Reason: "the directory reports no active Global Administrator, so the check cannot be completed; refusing"}
+	}
+	var hit []string
+	for _, t := range c.Targets {
+		if t.System != "entra" {
+			continue
+		}
+		for _, a := range admins {
+			if (t.ID != "" && strings.EqualFold(t.ID, a.ID)) || (t.Name != "" && strings.EqualFold(t.Name, a.Name)) {
+				hit = append(hit, t.String())
+				break
+			}
+		}
+	}
+	if len(hit) > 0 && len(hit) >= len(admins) {
+		return &Refusal{Rule: rule, Reason: fmt.Sprintf(
+			"%s would leave the tenant without an active Global Administrator (%d active, %d targeted); assign another Global Administrator first",
+			strings.Join(hit, ", "), len(admins), len(hit))}
+	}
+	return nil
+}
+
+// dirFunc binds a Directory method to dir, failing every call when dir is nil.
+func dirFunc(dir Directory, m func(Directory, context.Context, string) ([]Ref, error)) func(context.Context, string) ([]Ref, error) {
+	return func(ctx context.Context, user string) ([]Ref, error) {
+		if dir == nil {
+			return nil, errors.New("no directory is configured")
+		}
+		return m(dir, ctx, user)
+	}
+}
+
+func matchAny(globs []string, s string) bool {
+	_, ok := firstMatch(globs, s)
+	return ok
+}
+
+func firstMatch(globs []string, s string) (string, bool) {
+	for _, g := range globs {
+		if ok, _ := path.Match(g, s); ok {
+			return g, true
+		}
+	}
+	return "", false
+}
+
+// refMatch finds the first ref whose id or name equals one of want, ignoring case.
+func refMatch(want []string, refs []Ref) (string, bool) {
+	for _, r := range refs {
+		for _, w := range want {
+			if strings.EqualFold(w, r.ID) || strings.EqualFold(w, r.Name) {
+				return w, true
+			}
+		}
+	}
+	return "", false
+}
