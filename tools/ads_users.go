@@ -112,18 +112,15 @@ func listAdsUsers(d *Deps) Tool {
 		if err != nil {
 			return listAdsUsersOutput{}, err
 		}
-		out := listAdsUsersOutput{CustomerID: customer, Status: in.Status, Total: len(users)}
-		page := users[min(cur.Skip, len(users)):]
-		page = page[:min(limitOrDefault(in.Limit), len(page))]
+		// Profiles are read for the candidate page only, before it is trimmed to the budget.
+		cand := users[min(cur.Skip, len(users)):]
+		cand = cand[:min(limitOrDefault(in.Limit), len(cand))]
 		if in.FullProfiles {
-			addProfiles(ctx, call, d.Ads, d.Concurrency, page)
+			addProfiles(ctx, call, d.Ads, d.Concurrency, cand)
 		}
-		n := fitBudget(len(page), func(k int) int { return jsonSize(listAdsUsersOutput{Users: page[:k]}) })
-		out.Users, out.Count = page[:n], n
-		if next := cur.Skip + n; next < len(users) {
-			out.NextCursor = cursor{Skip: next, Scope: scope}.encode()
-		}
-		return out, nil
+		cur.Scope = scope
+		page, next := pageOf(users, cur, in.Limit, func(p []AdsUser) any { return listAdsUsersOutput{Users: p} })
+		return listAdsUsersOutput{CustomerID: customer, Status: in.Status, Users: page, Count: len(page), Total: len(users), NextCursor: next}, nil
 	}, d.errors)
 }
 

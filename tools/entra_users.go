@@ -15,8 +15,9 @@ var entraUserSelect = []string{"id", "displayName", "userPrincipalName", "mail",
 	"userType", "department", "jobTitle", "onPremisesSyncEnabled"}
 
 type listEntraUsersInput struct {
+	entraUserFilter
 	Limit  int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=500,default=50" jsonschema_description:"Users per page (1-500, default 50)."`
-	Cursor string `json:"cursor,omitempty" jsonschema_description:"The next_cursor of the previous page; omit for the first page."`
+	Cursor string `json:"cursor,omitempty" jsonschema_description:"The next_cursor of the previous page (repeat the same filters); omit for the first page."`
 }
 
 func (in *listEntraUsersInput) validate() error { return validateLimit(in.Limit) }
@@ -68,30 +69,37 @@ func listEntraUsers(d *Deps) Tool {
 	return define(spec{
 		Name:        "list_entra_users",
 		Title:       "List Entra ID users",
-		Description: "List users of the Microsoft Entra ID tenant, one page at a time, with sign-in state, user type, department and on-premises sync state. Use next_cursor to page.",
+		Description: "List or search Entra ID users with typed filters, a page at a time, with sign-in and on-premises sync state. Use next_cursor to page.",
 		Toolset:     ToolsetEntra,
 		Effect:      policy.Read,
 	}, func(ctx context.Context, _ *Call, in listEntraUsersInput) (listEntraUsersOutput, error) {
 		limit := limitOrDefault(in.Limit)
-		cur, err := decodeCursor(in.Cursor, "entra-users")
+		filter, search, advanced, err := in.odata()
+		if err != nil {
+			return listEntraUsersOutput{}, err
+		}
+		opts := graph.ListUsersOptions{Top: limit, Select: entraUserSelect, Filter: filter, Search: search,
+			Advanced: advanced, Count: advanced}
+		scope := "entra-users/" + filter + "/" + search
+		cur, err := decodeCursor(in.Cursor, scope)
 		if err != nil {
 			return listEntraUsersOutput{}, err
 		}
 		pageURL := cur.URL
 		if pageURL == "" {
-			pageURL = d.Graph.UsersURL(graph.ListUsersOptions{Top: limit, Select: entraUserSelect})
+			pageURL = d.Graph.UsersURL(opts)
 		}
-		page, err := d.Graph.UsersPage(ctx, pageURL, nil)
+		page, err := d.Graph.UsersPage(ctx, pageURL, opts.Header())
 		if err != nil {
 			return listEntraUsersOutput{}, err
 		}
-		return shapeEntraPage(page, pageURL, cur.Skip, limit), nil
+		return shapeEntraPage(page, pageURL, scope, cur.Skip, limit), nil
 	}, d.errors)
 }
 
 // shapeEntraPage returns up to limit users of page after skip, trimmed to the result budget,
 // with a cursor that resumes exactly after the last user returned.
-func shapeEntraPage(page *graph.UserPage, pageURL string, skip, limit int) listEntraUsersOutput {
+func shapeEntraPage(page *graph.UserPage, pageURL, scope string, skip, limit int) listEntraUsersOutput {
 	users := page.Users
 	if skip > len(users) {
 		skip = len(users)
@@ -108,9 +116,9 @@ func shapeEntraPage(page *graph.UserPage, pageURL string, skip, limit int) listE
 	out := listEntraUsersOutput{Users: all[:n], Count: n}
 	switch {
 	case skip+n < len(page.Users):
-		out.NextCursor = cursor{URL: pageURL, Skip: skip + n, Scope: "entra-users"}.encode()
+		out.NextCursor = cursor{URL: pageURL, Skip: skip + n, Scope: scope}.encode()
 	case page.NextLink != "":
-		out.NextCursor = cursor{URL: page.NextLink, Scope: "entra-users"}.encode()
+		out.NextCursor = cursor{URL: page.NextLink, Scope: scope}.encode()
 	}
 	return out
 }

@@ -79,3 +79,20 @@ func jsonSize(v any) int {
 	raw, _ := json.Marshal(v)
 	return len(raw)
 }
+
+// pageOf cuts one page out of a complete, sorted list: at most limit items after the cursor,
+// trimmed to the result budget (wrap builds the result around a candidate page to measure
+// it). It returns the page and the cursor of the next one ("" on the last page).
+func pageOf[T any](all []T, cur cursor, limit int, wrap func([]T) any) ([]T, string) {
+	page := all[min(cur.Skip, len(all)):]
+	page = page[:min(limitOrDefault(limit), len(page))]
+	n := fitBudget(len(page), func(k int) int { return jsonSize(wrap(page[:k])) })
+	next := ""
+	if cur.Skip+n < len(all) {
+		next = cursor{Skip: cur.Skip + n, Scope: cur.Scope}.encode()
+	}
+	if page[:n] == nil {
+		return []T{}, next
+	}
+	return page[:n], next
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/msidm/msidm/clients/graph"
 	"github.com/msidm/msidm/clients/redact"
 	"github.com/msidm/msidm/policy"
+	"github.com/msidm/msidm/policy/audit"
 )
 
 // Deps are the clients and settings tools use. A nil client means its system is not
@@ -26,6 +27,12 @@ type Deps struct {
 	Concurrency int
 	Redactor    *redact.Redactor
 	Logger      *slog.Logger
+	// Gate decides every mutating call (guard rails, confirmation, audit).
+	Gate *policy.Gate
+	// Audit backs the msidm://audit/recent resource; nil hides it.
+	Audit *audit.Log
+	// Approvals answers check_approval; nil when the approval page is off.
+	Approvals ApprovalChecker
 
 	errors *errorShaper
 }
@@ -42,10 +49,38 @@ func All(d *Deps) []Tool {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.Gate == nil {
+		d.Gate = policy.NewGate(policy.Config{})
+	}
 	d.errors = &errorShaper{redactor: d.Redactor}
 	return []Tool{
 		listAdsUsers(d),
+		getAdsUser(d),
+		inviteUser(d),
+		listInvitations(d),
+		changeRole(d),
+		updateAdsUser(d),
+		deactivateAdsUser(d),
+		adsWhoAmI(d),
 		listEntraUsers(d),
+		getEntraUser(d),
+		createUserTool(d),
+		updateUserTool(d),
+		setEnabledTool(d, false),
+		setEnabledTool(d, true),
+		revokeSessionsTool(d),
+		licenseTool(d, true),
+		licenseTool(d, false),
+		groupMemberTool(d, true),
+		groupMemberTool(d, false),
+		setManagerTool(d),
+		deleteUserTool(d),
+		restoreUserTool(d),
+		listDeletedUsers(d),
+		listSKUs(d),
+		listGroups(d),
+		findUserEverywhere(d),
+		checkApproval(d),
 	}
 }
 
@@ -73,7 +108,8 @@ func Select(all []Tool, sel Selection) ([]Tool, error) {
 	}
 	var out []Tool
 	for _, t := range all {
-		if len(sel.Toolsets) > 0 && !slices.Contains(sel.Toolsets, string(t.Toolset)) {
+		// Tools of no toolset (check_approval) serve every toolset.
+		if len(sel.Toolsets) > 0 && t.Toolset != "" && !slices.Contains(sel.Toolsets, string(t.Toolset)) {
 			continue
 		}
 		if len(sel.Tools) > 0 && !slices.Contains(sel.Tools, t.Def.Name) {
@@ -103,19 +139,30 @@ List tools return compact pages; pass next_cursor back as cursor to continue. Er
 
 // NewServer builds the MCP server with the tools the gate lets through. Every call passes
 // gate.Check before its handler runs; tools the gate hides are not listed and cannot be called.
-func NewServer(info ServerInfo, tools []Tool, gate *policy.Gate, logger *slog.Logger) *server.MCPServer {
+func NewServer(info ServerInfo, d *Deps, tools []Tool, gate *policy.Gate, logger *slog.Logger) *server.MCPServer {
 	s := server.NewMCPServer(info.Name, info.Version,
 		server.WithToolCapabilities(false),
+		server.WithResourceCapabilities(false, false),
+		server.WithPromptCapabilities(false),
 		server.WithInstructions(instructions),
 		server.WithRecovery(),
-		server.WithInputSchemaValidation(),
+		// No server.WithInputSchemaValidation: its messages ("<root>: &{Properties:[x]}") do
+		// not help a model; every tool decodes strictly and validates with messages that name
+		// the field and the fix (tool.go).
 	)
+	mutating := false
 	for _, t := range tools {
-		if !gate.Visible(t.Effect) {
+		mutating = mutating || (t.Effect != policy.Read && gate.Visible(t.Effect))
+	}
+	for _, t := range tools {
+		// Tools of no toolset (check_approval) only matter when something can be approved.
+		if !gate.Visible(t.Effect) || (t.Toolset == "" && !mutating) {
 			continue
 		}
 		s.AddTool(t.Def, gated(gate, t, logger))
 	}
+	d.resources(s)
+	prompts(s)
 	return s
 }
 

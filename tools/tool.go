@@ -95,7 +95,7 @@ func define[In any, Out result](s spec, run func(ctx context.Context, call *Call
 		Title:           s.Title,
 		Description:     s.Description,
 		RawInputSchema:  schemaOf[In](),
-		RawOutputSchema: schemaOf[Out](),
+		RawOutputSchema: compactSchema(schemaOf[Out]()),
 		Annotations:     annotationsFor(s),
 	}
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -104,10 +104,18 @@ func define[In any, Out result](s spec, run func(ctx context.Context, call *Call
 			return mcp.NewToolResultError(errs.text(err)), nil
 		}
 		out, err := run(ctx, &Call{req: &req}, in)
+		var ready *readyResult
+		if errors.As(err, &ready) {
+			return ready.res, nil
+		}
 		if err != nil {
 			return mcp.NewToolResultError(errs.text(err)), nil
 		}
-		return mcp.NewToolResultStructured(out, errs.redact(out.Text())), nil
+		res := mcp.NewToolResultStructured(out, errs.redact(out.Text()))
+		if f, ok := any(out).(interface{ failed() bool }); ok && f.failed() {
+			res.IsError = true // a failed or partial change is an error the model must act on
+		}
+		return res, nil
 	}
 	return Tool{Def: def, Toolset: s.Toolset, Effect: s.Effect, Handler: handler}
 }
@@ -119,7 +127,6 @@ func annotationsFor(s spec) mcp.ToolAnnotation {
 	// Closed world: the tools act only on the configured tenant and Ads customers.
 	openWorld := false
 	return mcp.ToolAnnotation{
-		Title:           s.Title,
 		ReadOnlyHint:    &readOnly,
 		DestructiveHint: &destructive,
 		IdempotentHint:  &idempotent,
@@ -138,6 +145,50 @@ func schemaOf[T any]() json.RawMessage {
 		panic(fmt.Sprintf("tools: schema of %T: %v", *new(T), err)) // a programming error, caught by tests
 	}
 	return raw
+}
+
+// compactSchema drops descriptions, enums, required lists and additionalProperties from an
+// output schema. Output
+// field names explain themselves, and the whole tools/list must stay small (the model pays
+// for every byte on every turn); input schemas keep their descriptions, which the model
+// needs to call the tool right.
+func compactSchema(raw json.RawMessage) json.RawMessage {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return raw
+	}
+	var strip func(any)
+	strip = func(x any) {
+		switch t := x.(type) {
+		case map[string]any:
+			// Only keywords: a property that happens to be named "description" is an object.
+			if _, ok := t["description"].(string); ok {
+				delete(t, "description")
+			}
+			if _, ok := t["additionalProperties"].(bool); ok {
+				delete(t, "additionalProperties")
+			}
+			if _, ok := t["required"].([]any); ok {
+				delete(t, "required")
+			}
+			if _, ok := t["enum"].([]any); ok {
+				delete(t, "enum") // the values are in the text rendering and the docs
+			}
+			for _, c := range t {
+				strip(c)
+			}
+		case []any:
+			for _, c := range t {
+				strip(c)
+			}
+		}
+	}
+	strip(v)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return out
 }
 
 // decodeInput binds the arguments strictly: an unknown argument or a wrong type is an error
@@ -191,11 +242,18 @@ func jsonKind(t reflect.Type) string {
 	return "object"
 }
 
-func fieldNames[T any]() []string {
-	t := reflect.TypeFor[T]()
+func fieldNames[T any]() []string { return jsonFields(reflect.TypeFor[T]()) }
+
+// jsonFields lists the JSON names of a struct's fields, including promoted ones.
+func jsonFields(t reflect.Type) []string {
 	var names []string
 	for i := 0; i < t.NumField(); i++ {
-		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n != "" && n != "-" {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			names = append(names, jsonFields(f.Type)...)
+			continue
+		}
+		if n, _, _ := strings.Cut(f.Tag.Get("json"), ","); n != "" && n != "-" {
 			names = append(names, n)
 		}
 	}
@@ -210,3 +268,9 @@ func (e *InputError) Error() string { return e.msg }
 func inputError(format string, args ...any) error {
 	return &InputError{msg: fmt.Sprintf(format, args...)}
 }
+
+// readyResult carries a result the policy produced (a refusal, a request for input, an
+// approval link) that the tool must return as is instead of its own output.
+type readyResult struct{ res *mcp.CallToolResult }
+
+func (r *readyResult) Error() string { return "policy result" }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/msidm/msidm/clients/graph"
 	"github.com/msidm/msidm/policy"
 )
@@ -116,7 +118,7 @@ func TestEntraPageStaysWithinBudget(t *testing.T) {
 			DisplayName: strings.Repeat("Long Name ", 8), JobTitle: strings.Repeat("Principal Engineer ", 4)})
 	}
 	const pageURL = "https://graph.microsoft.com/v1.0/users?$top=200"
-	first := shapeEntraPage(page, pageURL, 0, 200)
+	first := shapeEntraPage(page, pageURL, "entra-users", 0, 200)
 	if size := jsonSize(first); size > resultBudget+512 || first.Count == 0 || first.Count == 200 {
 		t.Fatalf("count %d size %d", first.Count, size)
 	}
@@ -126,7 +128,7 @@ func TestEntraPageStaysWithinBudget(t *testing.T) {
 	}
 	seen := first.Count
 	for c.URL == pageURL {
-		next := shapeEntraPage(page, c.URL, c.Skip, 200)
+		next := shapeEntraPage(page, c.URL, "entra-users", c.Skip, 200)
 		if next.Users[0].ID != fmt.Sprintf("id-%03d", seen) {
 			t.Fatalf("resumed at %s, want id-%03d", next.Users[0].ID, seen)
 		}
@@ -137,5 +139,20 @@ func TestEntraPageStaysWithinBudget(t *testing.T) {
 	}
 	if seen != 200 || c.URL != page.NextLink {
 		t.Fatalf("seen %d, last cursor %+v", seen, c)
+	}
+}
+
+// TestToolsListStaysSmall measures the whole tools/list response a host receives: the model
+// pays for every byte of it on every turn.
+func TestToolsListStaysSmall(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	list, err := e.client.ListTools(t.Context(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "result": list})
+	t.Logf("tools/list: %d tools, %d bytes", len(list.Tools), len(raw))
+	if len(raw) > 40<<10 {
+		t.Fatalf("tools/list is %d bytes, over the 40 KB budget: shorten descriptions or schemas", len(raw))
 	}
 }

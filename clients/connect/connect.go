@@ -19,6 +19,7 @@ import (
 	"github.com/msidm/msidm/clients/auth"
 	"github.com/msidm/msidm/clients/graph"
 	"github.com/msidm/msidm/clients/redact"
+	"github.com/msidm/msidm/clients/transport"
 )
 
 // Settings are the resolved endpoints and credentials (see the README's configuration table).
@@ -30,12 +31,22 @@ type Settings struct {
 	TenantID     string
 	ClientID     string
 	ClientSecret string
+	ClientCert   string // PEM with certificate and key: certificate sign-in instead of the secret
+	// ManagedIdentity uses the Azure managed identity (IMDS or App Service) for Graph.
+	ManagedIdentity bool
 
 	AdsTenant         string // "" means TenantID, or "common" without one
 	AdsClientID       string
 	AdsClientSecret   string
 	AdsDeveloperToken string
 	AdsRefreshToken   string
+	AdsProtocol       string // soap (default) or rest
+	AdsCustomerID     int64
+	AdsAccountID      int64
+	// StateDir holds the rotating Ads refresh token; "" keeps rotations in memory only.
+	StateDir string
+	// Getenv reads App Service managed-identity variables; nil means no App Service.
+	Getenv func(string) string
 }
 
 // Clients are the built clients; a nil client means that system was not asked for.
@@ -50,15 +61,22 @@ func Build(s Settings, entra, adsToo bool, red *redact.Redactor, logger *slog.Lo
 		red = &redact.Redactor{}
 	}
 	red.Add(s.ClientSecret, s.AdsClientSecret, s.AdsDeveloperToken, s.AdsRefreshToken)
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.MaxIdleConns, base.MaxIdleConnsPerHost = 256, 64
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	pool := http.DefaultTransport.(*http.Transport).Clone()
+	pool.MaxIdleConns, pool.MaxIdleConnsPerHost = 256, 64
+	// One retrying transport for every Microsoft call: throttling and transient failures are
+	// handled once, the same way, for Graph, Customer Management and the identity platform.
+	base := transport.New(pool, transport.Options{Logger: logger.With("component", "transport")})
 	plain := &http.Client{Transport: base, Timeout: 60 * time.Second}
 	out := &Clients{}
 	if entra {
-		ts := &recordingSource{src: auth.GraphTokenSource(plain, auth.AppCredentials{
-			AuthorityURL: s.AuthorityURL, TenantID: s.TenantID, ClientID: s.ClientID,
-			ClientSecret: s.ClientSecret, GraphURL: s.GraphURL,
-		}), red: red}
+		src, err := graphTokens(plain, s)
+		if err != nil {
+			return nil, err
+		}
+		ts := &recordingSource{src: src, red: red}
 		gc, err := graph.New(s.GraphURL, &http.Client{Transport: &oauth2.Transport{Source: ts, Base: base}, Timeout: 60 * time.Second})
 		if err != nil {
 			return nil, fmt.Errorf("MSIDM_GRAPH_URL: %w", err)
@@ -73,11 +91,21 @@ func Build(s Settings, entra, adsToo bool, red *redact.Redactor, logger *slog.Lo
 		if tenant == "" {
 			tenant = "common"
 		}
-		ts := &recordingSource{src: auth.AdsTokenSource(plain, auth.DelegatedCredentials{
+		creds := auth.DelegatedCredentials{
 			AuthorityURL: s.AuthorityURL, TenantID: tenant, ClientID: s.AdsClientID,
-			ClientSecret: s.AdsClientSecret, RefreshToken: s.AdsRefreshToken, Scope: auth.AdsScope,
-		}, func(rt string) { red.Add(rt) }), red: red}
-		ac, err := ads.NewSOAP(s.AdsURL, plain, ts, s.AdsDeveloperToken)
+			ClientSecret: s.AdsClientSecret, RefreshToken: s.AdsRefreshToken, Scope: auth.AdsScope, Logger: logger,
+		}
+		if s.StateDir != "" {
+			store, err := auth.NewTokenStore(s.StateDir)
+			if err != nil {
+				return nil, fmt.Errorf("MSIDM_STATE_DIR: %w", err)
+			}
+			creds.Store = store
+		}
+		ts := &recordingSource{src: auth.AdsTokenSource(plain, creds, func(rt string) { red.Add(rt) }), red: red}
+		ac, err := ads.New(ads.Config{Protocol: s.AdsProtocol, Root: s.AdsURL, HTTPClient: plain, Tokens: ts,
+			DeveloperToken: s.AdsDeveloperToken, CustomerID: s.AdsCustomerID, AccountID: s.AdsAccountID,
+			Options: ads.Options{Logger: logger.With("component", "ads")}})
 		if err != nil {
 			return nil, fmt.Errorf("MSIDM_ADS_URL: %w", err)
 		}
@@ -119,6 +147,23 @@ func (c *Clients) Check(ctx context.Context, s Settings, red *redact.Redactor) e
 	return nil
 }
 
+// graphTokens picks the app-only credential: managed identity, certificate, or secret.
+func graphTokens(hc *http.Client, s Settings) (oauth2.TokenSource, error) {
+	switch {
+	case s.ManagedIdentity:
+		getenv := s.Getenv
+		if getenv == nil {
+			getenv = func(string) string { return "" }
+		}
+		return auth.ManagedIdentityTokenSource(hc, auth.ManagedIdentityFromEnv(getenv, auth.GraphResource(s.GraphURL), s.ClientID)), nil
+	case s.ClientCert != "":
+		return auth.GraphCertificateTokenSource(hc, auth.CertificateCredentials{AuthorityURL: s.AuthorityURL,
+			TenantID: s.TenantID, ClientID: s.ClientID, GraphURL: s.GraphURL, CertFile: s.ClientCert})
+	}
+	return auth.GraphTokenSource(hc, auth.AppCredentials{AuthorityURL: s.AuthorityURL, TenantID: s.TenantID,
+		ClientID: s.ClientID, ClientSecret: s.ClientSecret, GraphURL: s.GraphURL}), nil
+}
+
 // recordingSource registers every token with the redactor before it is used.
 type recordingSource struct {
 	src oauth2.TokenSource
@@ -131,4 +176,12 @@ func (r *recordingSource) Token() (*oauth2.Token, error) {
 		r.red.Add(t.AccessToken, t.RefreshToken)
 	}
 	return t, err
+}
+
+// Invalidate forwards to the wrapped source, so the Ads client's refresh after fault 109
+// (AuthenticationTokenExpired) reaches the real token source through this wrapper.
+func (r *recordingSource) Invalidate() {
+	if inv, ok := r.src.(interface{ Invalidate() }); ok {
+		inv.Invalidate()
+	}
 }

@@ -28,7 +28,9 @@ type DirectoryObject struct {
 }
 
 // IsDirectoryRole reports whether the object is an activated directory role.
-func (o DirectoryObject) IsDirectoryRole() bool { return o.ODataType == "#microsoft.graph.directoryRole" }
+func (o DirectoryObject) IsDirectoryRole() bool {
+	return o.ODataType == "#microsoft.graph.directoryRole"
+}
 
 // GlobalAdministratorTemplate is the roleTemplateId of Global Administrator.
 const GlobalAdministratorTemplate = "62e90394-69f5-4237-9190-012177145e10"

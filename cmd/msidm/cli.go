@@ -31,6 +31,8 @@ Usage:
   msidm serve [flags]     serve MCP over stdio (default) or streamable HTTP (--http)
   msidm sandbox [flags]   run the sandbox emulators alone (--print-env prints how to point msidm at them)
   msidm tools [--markdown] print the tool catalogue
+  msidm login ads [--device] sign in to Microsoft Advertising and store the refresh token
+  msidm audit tail|verify  read or verify the tamper-evident audit log
   msidm version           print the version
 
 Run 'msidm <command> --help' for the flags of a command. Configuration is read from MSIDM_*
@@ -51,12 +53,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runSandbox(ctx, args[1:], stdout, stderr)
 	case "tools":
 		err = runTools(args[1:], stdout)
+	case "login":
+		err = runLogin(ctx, args[1:], stdout, stderr)
+	case "audit":
+		err = runAudit(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "msidm %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q; commands: serve, sandbox, tools, version", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q; commands: serve, sandbox, tools, login, audit, version", args[0])}
 	}
 	var ue *usageError
 	switch {

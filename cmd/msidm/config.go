@@ -24,6 +24,7 @@ type config struct {
 	Toolsets       []string
 	Tools          []string
 	StateDir       string
+	PolicyFile     string // MSIDM_POLICY_FILE: the guard rails (YAML)
 
 	// Microsoft endpoints (service roots)
 	Cloud        string
@@ -36,6 +37,8 @@ type config struct {
 	ClientID     string
 	ClientSecret string
 	ClientCert   string
+	// ManagedIdentity signs in to Graph with the Azure managed identity (MSIDM_MANAGED_IDENTITY).
+	ManagedIdentity bool
 
 	// Microsoft Advertising (delegated)
 	AdsClientID       string
@@ -63,6 +66,7 @@ func loadEnv(getenv func(string) string) (config, error) {
 		Toolsets:          splitList(getenv("MSIDM_TOOLSETS")),
 		Tools:             splitList(getenv("MSIDM_TOOLS")),
 		StateDir:          getenv("MSIDM_STATE_DIR"),
+		PolicyFile:        getenv("MSIDM_POLICY_FILE"),
 		Cloud:             orDefault(getenv("MSIDM_CLOUD"), "public"),
 		AuthorityURL:      getenv("MSIDM_AUTHORITY_URL"),
 		GraphURL:          getenv("MSIDM_GRAPH_URL"),
@@ -79,6 +83,9 @@ func loadEnv(getenv func(string) string) (config, error) {
 	}
 	var err error
 	if c.ReadOnly, err = parseBool("MSIDM_READ_ONLY", getenv("MSIDM_READ_ONLY")); err != nil {
+		return c, err
+	}
+	if c.ManagedIdentity, err = parseBool("MSIDM_MANAGED_IDENTITY", getenv("MSIDM_MANAGED_IDENTITY")); err != nil {
 		return c, err
 	}
 	if c.AdsCustomerID, err = parseID("MSIDM_ADS_CUSTOMER_ID", getenv("MSIDM_ADS_CUSTOMER_ID")); err != nil {
@@ -119,17 +126,16 @@ func (c *config) resolve(needEntra, needAds bool) error {
 		return nil // the sandbox supplies every credential and endpoint itself
 	}
 	var missing []string
-	if needEntra {
+	if needEntra && !c.ManagedIdentity {
 		missing = appendMissing(missing, "MSIDM_TENANT_ID", c.TenantID)
 		missing = appendMissing(missing, "MSIDM_CLIENT_ID", c.ClientID)
-		if c.ClientCert != "" {
-			return fmt.Errorf("MSIDM_CLIENT_CERT (certificate sign-in) is not supported by this version yet; unset it and set MSIDM_CLIENT_SECRET")
+		if c.ClientCert == "" {
+			missing = appendMissing(missing, "MSIDM_CLIENT_SECRET (or MSIDM_CLIENT_CERT)", c.ClientSecret)
 		}
-		missing = appendMissing(missing, "MSIDM_CLIENT_SECRET", c.ClientSecret)
 	}
 	if needAds {
-		if c.AdsProtocol != "soap" {
-			return fmt.Errorf("MSIDM_ADS_PROTOCOL=%q is not supported by this version; use soap (the default)", c.AdsProtocol)
+		if c.AdsProtocol != "soap" && c.AdsProtocol != "rest" {
+			return fmt.Errorf("MSIDM_ADS_PROTOCOL=%q is not valid; use soap (the default) or rest", c.AdsProtocol)
 		}
 		missing = appendMissing(missing, "MSIDM_ADS_CLIENT_ID (or MSIDM_CLIENT_ID)", c.AdsClientID)
 		missing = appendMissing(missing, "MSIDM_ADS_DEVELOPER_TOKEN", c.AdsDeveloperToken)

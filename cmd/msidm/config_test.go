@@ -36,8 +36,14 @@ func TestConfigResolve(t *testing.T) {
 		{"unknown cloud", with("MSIDM_CLOUD", "mars"), true, true, []string{"MSIDM_CLOUD", "public, usgov or china"}, ""},
 		{"graph override", with("MSIDM_GRAPH_URL", "http://127.0.0.1:9"), true, true, nil, "http://127.0.0.1:9"},
 		{"bad ads environment", with("MSIDM_ADS_ENVIRONMENT", "prod"), true, true, []string{"MSIDM_ADS_ENVIRONMENT", "production or sandbox"}, ""},
-		{"rest not yet", with("MSIDM_ADS_PROTOCOL", "rest"), true, true, []string{"MSIDM_ADS_PROTOCOL"}, ""},
-		{"certificate not yet", with("MSIDM_CLIENT_CERT", "/x.pem"), true, true, []string{"MSIDM_CLIENT_CERT"}, ""},
+		{"rest", with("MSIDM_ADS_PROTOCOL", "rest"), true, true, nil, ""},
+		{"bad protocol", with("MSIDM_ADS_PROTOCOL", "grpc"), true, true, []string{"MSIDM_ADS_PROTOCOL", "soap", "rest"}, ""},
+		{"certificate instead of secret", func() map[string]string {
+			m := with("MSIDM_CLIENT_CERT", "/x.pem")
+			delete(m, "MSIDM_CLIENT_SECRET")
+			return m
+		}(), true, false, nil, ""},
+		{"managed identity needs no secret", map[string]string{"MSIDM_MANAGED_IDENTITY": "true"}, true, false, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,10 +67,25 @@ func cleanEnv() []string {
 	return env
 }
 
+// testEnv is cleanEnv plus a private state directory for the audit log and tokens.
+func testEnv(t *testing.T) []string {
+	return append(cleanEnv(), "MSIDM_STATE_DIR="+t.TempDir())
+}
+
 func startStdio(t *testing.T, legacy bool, args ...string) *client.Client {
 	t.Helper()
-	tr := transport.NewStdio(binary(t), cleanEnv(), append([]string{"serve", "--sandbox"}, args...)...)
+	return startStdioWith(t, testEnv(t), legacy, nil, args...)
+}
+
+// startStdioWith runs 'msidm serve --sandbox args…' with env and an optional elicitation
+// handler (the human at the host), and initializes a session.
+func startStdioWith(t *testing.T, env []string, legacy bool, human client.ElicitationHandler, args ...string) *client.Client {
+	t.Helper()
+	tr := transport.NewStdio(binary(t), env, append([]string{"serve", "--sandbox"}, args...)...)
 	var opts []client.ClientOption
+	if human != nil {
+		opts = append(opts, client.WithElicitationHandler(human))
+	}
 	if legacy {
 		opts = append(opts, client.WithLegacyProtocolOnly())
 	}
@@ -226,7 +241,7 @@ func TestE2EStdio(t *testing.T) {
 	}
 }
 
-func TestE2EStdioReadOnlyHidesNothingReadable(t *testing.T) {
+func TestE2EStdioReadOnlyOffersOnlyReads(t *testing.T) {
 	c := startStdio(t, false, "--read-only", "--toolsets", "entra")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -234,8 +249,18 @@ func TestE2EStdioReadOnlyHidesNothingReadable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Tools) != 1 || list.Tools[0].Name != "list_entra_users" {
-		t.Fatalf("tools: %+v", list.Tools)
+	names := map[string]bool{}
+	for _, tool := range list.Tools {
+		names[tool.Name] = true
+		if tool.Annotations.ReadOnlyHint == nil || !*tool.Annotations.ReadOnlyHint {
+			t.Errorf("read-only mode offers %s", tool.Name)
+		}
+		if !strings.Contains(tool.Name, "entra") && tool.Name != "list_groups" && tool.Name != "list_skus" {
+			t.Errorf("--toolsets entra offers %s", tool.Name)
+		}
+	}
+	if !names["list_entra_users"] || !names["get_entra_user"] || names["check_approval"] {
+		t.Fatalf("tools: %v", names)
 	}
 }
 
@@ -243,7 +268,7 @@ func TestE2EStdioReadOnlyHidesNothingReadable(t *testing.T) {
 // on stdout is a JSON-RPC message, while the logs went to stderr.
 func TestE2EStdoutIsProtocolOnly(t *testing.T) {
 	cmd := exec.Command(binary(t), "serve", "--sandbox", "--log-level", "debug")
-	cmd.Env = cleanEnv()
+	cmd.Env = testEnv(t)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdin, _ := cmd.StdinPipe()
@@ -298,7 +323,7 @@ func TestE2EStdoutIsProtocolOnly(t *testing.T) {
 func startHTTP(t *testing.T, env ...string) string {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve", "--sandbox", "--http", "127.0.0.1:0", "--log-format", "json")
-	cmd.Env = append(cleanEnv(), env...)
+	cmd.Env = append(testEnv(t), env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -398,5 +423,84 @@ func TestE2EHTTPBearerToken(t *testing.T) {
 	res, _ := callTool(t, c, "list_entra_users", map[string]any{"limit": 2})
 	if res.IsError {
 		t.Fatal(resultText(res))
+	}
+}
+
+// typist is the human at the MCP host: shown the plan, they type the identifier they read in
+// it (or decline).
+type typist struct {
+	answer  string
+	decline bool
+	seen    []string
+}
+
+func (h *typist) Elicit(_ context.Context, r mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+	h.seen = append(h.seen, r.Params.Message)
+	if h.decline {
+		return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionDecline}}, nil
+	}
+	return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionAccept,
+		Content: map[string]any{"confirm_target": h.answer}}}, nil
+}
+
+// TestE2EDestructiveCallNeedsTheHuman drives a destructive tool through the real binary in both
+// protocol eras: declined, wrong identifier and no elicitation change nothing; the typed
+// identifier runs it; the audit log verifies afterwards.
+func TestE2EDestructiveCallNeedsTheHuman(t *testing.T) {
+	for _, era := range []struct {
+		name   string
+		legacy bool
+	}{{"modern", false}, {"legacy", true}} {
+		t.Run(era.name, func(t *testing.T) {
+			state := t.TempDir()
+			env := append(cleanEnv(), "MSIDM_STATE_DIR="+state)
+			start := func(h *typist) *client.Client {
+				if h == nil {
+					return startStdioWith(t, env, era.legacy, nil)
+				}
+				return startStdioWith(t, env, era.legacy, h)
+			}
+			args := map[string]any{"user": "adele.vance@contoso.example"}
+
+			// No elicitation: an approval link, nothing changed.
+			c := start(nil)
+			res, _ := callTool(t, c, "disable_entra_user", args)
+			if !res.IsError || !strings.Contains(resultText(res), "APPROVAL REQUIRED") || !strings.Contains(resultText(res), "/approvals/") {
+				t.Fatalf("without elicitation: %s", resultText(res))
+			}
+			// Declined and wrong identifier: refused.
+			for _, h := range []*typist{{decline: true}, {answer: "yes"}} {
+				c := start(h)
+				res, _ := callTool(t, c, "disable_entra_user", args)
+				if !res.IsError || !strings.Contains(resultText(res), "othing was changed") {
+					t.Fatalf("%+v: %s", h, resultText(res))
+				}
+			}
+			c = start(nil)
+			if _, u := callTool(t, c, "get_entra_user", args); u["enabled"] != true {
+				t.Fatalf("a refused call changed the user: %v", u)
+			}
+			// The human types the UPN shown in the plan: the call runs.
+			h := &typist{answer: "adele.vance@contoso.example"}
+			c = start(h)
+			res, out := callTool(t, c, "disable_entra_user", args)
+			if res.IsError || out["status"] != "done" {
+				t.Fatalf("confirmed call: %s", resultText(res))
+			}
+			if len(h.seen) == 0 || !strings.Contains(h.seen[0], "adele.vance@contoso.example") {
+				t.Errorf("the human was not shown the plan: %v", h.seen)
+			}
+			// The audit trail verifies and records the change.
+			var stdout, stderr bytes.Buffer
+			t.Setenv("MSIDM_STATE_DIR", filepath.Join(state, "sandbox"))
+			if code := run(context.Background(), []string{"audit", "verify"}, nil, &stdout, &stderr); code != 0 {
+				t.Fatalf("audit verify: %d %s %s", code, stdout.String(), stderr.String())
+			}
+			stdout.Reset()
+			run(context.Background(), []string{"audit", "tail", "--json"}, nil, &stdout, &stderr)
+			if !strings.Contains(stdout.String(), "disable_entra_user") || !strings.Contains(stdout.String(), "elicitation") {
+				t.Errorf("audit tail lacks the confirmed call: %s", stdout.String())
+			}
+		})
 	}
 }
