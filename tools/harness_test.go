@@ -78,7 +78,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		gate.SetConfirmer(opts.confirmer)
 	}
 	deps := &Deps{Graph: cl.Graph, Ads: cl.Ads, AdsCustomerID: sb.AdsCustomerID, Redactor: red, Gate: gate,
-		Logger: slog.New(slog.DiscardHandler)}
+		Logger: slog.New(slog.DiscardHandler), Audit: gate.Config().Audit}
 	srv := NewServer(ServerInfo{Name: "msidm", Version: "test"}, deps, All(deps), gate, deps.Logger)
 	c, err := client.NewInProcessClientWithOptions(srv, opts.clientOpt...)
 	if err != nil {
