@@ -2,6 +2,7 @@ package graphemu
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -15,6 +16,10 @@ type change struct {
 	objectType string // objectUser or objectGroup
 	kind       string // kindUpsert, kindSoftDeleted or kindDeleted
 	at         time.Time
+	// prev is a user's version just before this change (nil: it did not exist), so /users/delta
+	// can tell whether a change touched a tracked ($select) property (delta.go). Stored users
+	// are immutable, so keeping the pointer is a snapshot.
+	prev *user
 }
 
 const (
@@ -38,7 +43,19 @@ func (d *directory) logChange(id, objectType, kind string, at time.Time) {
 	if n := len(d.changes); n > 0 {
 		seq = d.changes[n-1].seq + 1
 	}
-	d.changes = append(d.changes, change{seq: seq, objectID: id, objectType: objectType, kind: kind, at: at})
+	c := change{seq: seq, objectID: id, objectType: objectType, kind: kind, at: at}
+	if objectType == objectUser {
+		lid := strings.ToLower(id)
+		c.prev = d.versions[lid]
+		if cur := d.byID[lid]; cur != nil {
+			d.versions[lid] = cur
+		} else if cur := d.deleted[lid]; cur != nil {
+			d.versions[lid] = cur
+		} else {
+			delete(d.versions, lid)
+		}
+	}
+	d.changes = append(d.changes, c)
 }
 
 // changeLog returns a copy of the change log, for tests (and the delta task).

@@ -39,6 +39,9 @@ type directory struct {
 	consumed map[string]int // lower-cased skuId → live users holding it (consumedUnits)
 
 	changes []change // ordered change log for delta (changelog.go)
+	// versions holds every user's version as of its last logged change (or the seed), keyed by
+	// lower-cased id: logChange reads it for change.prev.
+	versions map[string]*user
 
 	// pendingRevert holds the ids of synced users with a sync revert scheduled (sync.go).
 	pendingRevert map[string]bool
@@ -69,9 +72,11 @@ func newDirectory(t *demo.Tenant, now time.Time, rules *filterSchema) *directory
 		groups:        make(map[string]*group, len(t.Groups)),
 		consumed:      make(map[string]int, len(t.SKUs)),
 		pendingRevert: make(map[string]bool),
+		versions:      make(map[string]*user, len(t.People)),
 	}
 	for _, p := range t.People {
 		u := userFromPerson(p, t.Domain, now)
+		d.versions[strings.ToLower(u.id)] = u
 		if u.deleted {
 			d.deleted[strings.ToLower(u.id)] = u
 			d.deletedOrder = append(d.deletedOrder, strings.ToLower(u.id))

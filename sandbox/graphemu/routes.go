@@ -33,6 +33,7 @@ func (s *Server) routeTable() []route {
 	rs := []route{
 		{method: "GET", pattern: "/users", handle: func(x *exchange, _ []string) *graphError { return s.listUsers(x) }},
 		{method: "POST", pattern: "/users", perms: permUserWrite, handle: func(x *exchange, _ []string) *graphError { return s.createUser(x) }},
+		{method: "GET", pattern: "/users/delta", handle: func(x *exchange, _ []string) *graphError { return s.usersDelta(x) }},
 		{method: "GET", pattern: "/users/$count", handle: func(x *exchange, _ []string) *graphError { return s.countUsers(x) }},
 		{method: "GET", pattern: "/users/{id}", handle: func(x *exchange, p []string) *graphError { return s.getUser(x, p[0]) }},
 		{method: "PATCH", pattern: "/users/{id}", perms: permUserWrite, handle: func(x *exchange, p []string) *graphError { return s.patchUser(x, p[0]) }},
@@ -134,6 +135,9 @@ func (s *Server) requestSegments(r *http.Request) ([]string, *graphError) {
 			return nil, errSegment(first)
 		}
 		segs = append([]string{"users", key}, segs[1:]...)
+	}
+	if len(segs) == 2 && strings.EqualFold(segs[0], "users") && isDeltaSegment(segs[1]) {
+		segs = []string{"users", "delta"} // delta.go: /users/delta(), /users/microsoft.graph.delta
 	}
 	if rs, ok, gerr := roleKeySegments(segs[0]); gerr != nil {
 		return nil, gerr

@@ -2,7 +2,7 @@
 // lifecycle: users (list with $filter/$search/$count, get, create, update, delete), the
 // deleted-items container, revokeSignInSessions, licences (subscribedSkus, assignLicense),
 // groups and their members, directory roles and their members, memberOf/transitiveMemberOf,
-// the manager reference and JSON batching. Responses match the reference samples in shape: property names and order, nulls,
+// the manager reference, JSON batching and /users/delta (delta.go). Responses match the reference samples in shape: property names and order, nulls,
 // @odata annotations, headers and the error envelope
 // (/work/shared/reference/graph/NOTES.md §1, §3.1, §4).
 //
@@ -52,6 +52,8 @@ type Server struct {
 	calls    map[string]*atomic.Int64 // key: method + " " + pattern
 	// syncDelay is the sync-revert delay in ns (SetSyncDelay).
 	syncDelay atomic.Int64
+	// delta holds /users/delta settings and its cache of incremental rounds (delta.go).
+	delta deltaState
 
 	// BatchItemHook, when set, is asked about every $batch item before it is dispatched, with
 	// the item's method and url as sent. Returning inject=true answers the item with status
@@ -86,6 +88,7 @@ func New(opts Options) *Server {
 	}
 	s.dir = newDirectory(opts.Tenant, opts.Now().UTC(), filters)
 	s.syncDelay.Store(int64(defaultSyncDelay))
+	s.delta.init()
 	s.routes = s.routeTable()
 	s.calls = make(map[string]*atomic.Int64, len(s.routes))
 	for i := range s.routes {
