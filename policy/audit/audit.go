@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/msidm/msidm/store"
+
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
 )
 
@@ -127,7 +129,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("audit log: %w", err)
 		}
-	} else if err := createPrivate(dir, path); err != nil {
+	} else if err := store.CreatePrivate(dir, path); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	// synchronous(FULL): an intent row is on disk before the call it announces runs.
@@ -156,7 +158,7 @@ func (l *Log) init(ctx context.Context) error {
 		}
 		return nil
 	}
-	if err := migrate(ctx, l.db); err != nil {
+	if err := store.Migrate(ctx, l.db, migrations); err != nil {
 		return err
 	}
 	unfinished, err := l.Unfinished(ctx)
@@ -170,27 +172,6 @@ func (l *Log) init(ctx context.Context) error {
 		}
 	}
 	l.recovered = unfinished
-	return nil
-}
-
-// createPrivate makes dir (0700) and the database file (0600), tightening an existing
-// file's mode: the audit holds names and arguments of every change.
-func createPrivate(dir, path string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return f.Chmod(0o600)
-	}
 	return nil
 }
 

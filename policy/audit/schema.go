@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 )
 
 // migrations are applied in order; the schema_migrations table records each one. Never
@@ -35,35 +34,6 @@ var migrations = []string{
 		BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 	CREATE TRIGGER records_append_only_delete BEFORE DELETE ON records
 		BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;`,
-}
-
-func migrate(ctx context.Context, db *sql.DB) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
-	var v int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
-	if v > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this msidm (%d); upgrade msidm", v, len(migrations))
-	}
-	for i := v; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("schema migration %d: %w", i+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`,
-			i+1, time.Now().UTC().Format(time.RFC3339)); err != nil {
-			return fmt.Errorf("schema migration %d: %w", i+1, err)
-		}
-	}
-	return tx.Commit()
 }
 
 func schemaVersion(ctx context.Context, db *sql.DB) (int, error) {

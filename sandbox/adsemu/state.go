@@ -187,7 +187,7 @@ func newState(t *demo.Tenant, now func() time.Time) *state {
 	for _, inv := range c.Invitations {
 		st.invitations[inv.ID] = &invitation{ID: inv.ID, CustomerID: c.ID, FirstName: inv.FirstName,
 			LastName: inv.LastName, Email: inv.Email, RoleID: inv.RoleID, AccountIDs: slices.Clone(inv.AccountIDs),
-			Lcid: inv.Lcid, Expires: inv.Expires.UTC()}
+			Lcid: inv.Lcid, Expires: st.now().UTC().Add(inv.ExpiresIn)}
 		st.lastInvID = max(st.lastInvID, inv.ID)
 	}
 	return st

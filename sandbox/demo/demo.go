@@ -163,8 +163,10 @@ type AdsInvitation struct {
 	RoleID     int
 	AccountIDs []int64
 	Lcid       string
-	Expires    time.Time
-	Note       string
+	// ExpiresIn is the time left when the emulator starts: like SoftDeletedAgo, an age rather
+	// than a date, so the demo stays current on any day it runs.
+	ExpiresIn time.Duration
+	Note      string
 }
 
 // Role ids documented for Customer Management v13.
@@ -392,15 +394,15 @@ func demoAds(rng *rand.Rand, t *Tenant) AdsCustomer {
 		c.Users = append(c.Users, u)
 		nextID++
 	}
-	inviteBase := time.Date(2026, 11, 10, 8, 0, 0, 0, time.UTC)
+	const day = 24 * time.Hour
 	c.Invitations = []AdsInvitation{
 		{ID: 7001, FirstName: "Nestor", LastName: "Wilke", Email: "nestor.wilke@contoso.example",
-			RoleID: RoleViewer, Lcid: "EnglishUS", Expires: inviteBase.AddDate(0, 0, 30)},
+			RoleID: RoleViewer, Lcid: "EnglishUS", ExpiresIn: 17 * day},
 		{ID: 7002, FirstName: "Aiko", LastName: "Tanaka", Email: "aiko.tanaka@contoso.example",
 			RoleID: RoleAdvertiserCampaignManager, AccountIDs: []int64{180500001}, Lcid: "EnglishUS",
-			Expires: inviteBase.AddDate(0, 0, 25)},
+			ExpiresIn: 12 * day},
 		{ID: 7003, FirstName: "Jordan", LastName: "Blake", Email: "jordan.blake@gmail.example",
-			RoleID: RoleStandardUser, Lcid: "EnglishUK", Expires: inviteBase.AddDate(0, 0, 20),
+			RoleID: RoleStandardUser, Lcid: "EnglishUK", ExpiresIn: 7 * day,
 			Note: "invitation to a domain outside the allow-list"},
 	}
 	return c
