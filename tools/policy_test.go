@@ -29,6 +29,8 @@ var mutatingCalls = map[string]map[string]any{
 	"change_role":           {"user": "pradeep.gupta@contoso.example", "action": "add", "role": "Viewer", "account_ids": []any{180500002}},
 	"update_ads_user":       {"user": "adele.vance@contoso.example", "job_title": "Probe"},
 	"deactivate_ads_user":   {"user": "adele.vance@contoso.example"},
+	"offboard_everywhere":   {"people": []any{"adele.vance@contoso.example"}, "reason": "TICKET-1"},
+	"offboard_resume":       {"run_id": offboardRunID("adele.vance@contoso.example", "TICKET-1")}, // recorded, unconfirmed, by the call above
 }
 
 // recordingRefuser is a human who always says no, and remembers what they were shown.

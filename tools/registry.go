@@ -13,8 +13,10 @@ import (
 	"github.com/msidm/msidm/clients/ads"
 	"github.com/msidm/msidm/clients/graph"
 	"github.com/msidm/msidm/clients/redact"
+	"github.com/msidm/msidm/offboard"
 	"github.com/msidm/msidm/policy"
 	"github.com/msidm/msidm/policy/audit"
+	"github.com/msidm/msidm/snapshot"
 )
 
 // Deps are the clients and settings tools use. A nil client means its system is not
@@ -33,6 +35,8 @@ type Deps struct {
 	Audit *audit.Log
 	// Approvals answers check_approval; nil when the approval page is off.
 	Approvals ApprovalChecker
+	Journal   *offboard.Journal // offboarding runs; nil: an in-memory journal (tools/offboard.go)
+	Snapshot  *snapshot.Store   // entra_delta_sync, ads_sync, access_review; nil: they report it
 
 	errors *errorShaper
 }
@@ -79,7 +83,13 @@ func All(d *Deps) []Tool {
 		listDeletedUsers(d),
 		listSKUs(d),
 		listGroups(d),
+		entraDeltaSync(d),
+		adsSync(d),
 		findUserEverywhere(d),
+		accessReview(d),
+		offboardEverywhere(d),
+		offboardStatus(d),
+		offboardResume(d),
 		checkApproval(d),
 	}
 }

@@ -147,46 +147,46 @@ func schemaOf[T any]() json.RawMessage {
 	return raw
 }
 
-// compactSchema drops descriptions, enums, required lists and additionalProperties from an
-// output schema. Output
-// field names explain themselves, and the whole tools/list must stay small (the model pays
-// for every byte on every turn); input schemas keep their descriptions, which the model
-// needs to call the tool right.
+// compactSchema reduces an output schema to its top level: each property with its type (and
+// an array's item type), without descriptions, enums, required lists or nested properties.
+// The schema stays true to the output, the field names explain themselves, and the whole
+// tools/list stays small (the model pays for every byte on every turn). Input schemas keep
+// everything: the model needs it to call the tool right.
 func compactSchema(raw json.RawMessage) json.RawMessage {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	var root map[string]any
+	if err := json.Unmarshal(raw, &root); err != nil {
 		return raw
 	}
-	var strip func(any)
-	strip = func(x any) {
-		switch t := x.(type) {
-		case map[string]any:
-			// Only keywords: a property that happens to be named "description" is an object.
-			if _, ok := t["description"].(string); ok {
-				delete(t, "description")
-			}
-			if _, ok := t["additionalProperties"].(bool); ok {
-				delete(t, "additionalProperties")
-			}
-			if _, ok := t["required"].([]any); ok {
-				delete(t, "required")
-			}
-			if _, ok := t["enum"].([]any); ok {
-				delete(t, "enum") // the values are in the text rendering and the docs
-			}
-			for _, c := range t {
-				strip(c)
-			}
-		case []any:
-			for _, c := range t {
-				strip(c)
-			}
+	props, _ := root["properties"].(map[string]any)
+	out := map[string]any{"type": "object"}
+	if len(props) > 0 {
+		flat := make(map[string]any, len(props))
+		for name, p := range props {
+			flat[name] = shallow(p)
 		}
+		out["properties"] = flat
 	}
-	strip(v)
-	out, err := json.Marshal(v)
+	b, err := json.Marshal(out)
 	if err != nil {
 		return raw
+	}
+	return b
+}
+
+// shallow keeps a property's type, and for an array the type of its items.
+func shallow(p any) any {
+	m, ok := p.(map[string]any)
+	if !ok {
+		return p
+	}
+	out := map[string]any{}
+	if t, ok := m["type"]; ok {
+		out["type"] = t
+	}
+	if items, ok := m["items"].(map[string]any); ok {
+		if t, ok := items["type"]; ok {
+			out["items"] = map[string]any{"type": t}
+		}
 	}
 	return out
 }
