@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/msidm/msidm/clients/auth"
 )
@@ -25,6 +26,7 @@ type config struct {
 	Tools          []string
 	StateDir       string
 	PolicyFile     string // MSIDM_POLICY_FILE: the guard rails (YAML)
+	SyncEvery      time.Duration
 
 	// Microsoft endpoints (service roots)
 	Cloud        string
@@ -84,6 +86,11 @@ func loadEnv(getenv func(string) string) (config, error) {
 	var err error
 	if c.ReadOnly, err = parseBool("MSIDM_READ_ONLY", getenv("MSIDM_READ_ONLY")); err != nil {
 		return c, err
+	}
+	if v := getenv("MSIDM_SYNC_EVERY"); v != "" {
+		if c.SyncEvery, err = time.ParseDuration(v); err != nil || c.SyncEvery < 0 {
+			return c, fmt.Errorf("MSIDM_SYNC_EVERY=%q is not a duration; use for example 10m", v)
+		}
 	}
 	if c.ManagedIdentity, err = parseBool("MSIDM_MANAGED_IDENTITY", getenv("MSIDM_MANAGED_IDENTITY")); err != nil {
 		return c, err

@@ -21,12 +21,14 @@ import (
 
 	clientsconnect "github.com/msidm/msidm/clients/connect"
 	"github.com/msidm/msidm/clients/redact"
+	"github.com/msidm/msidm/offboard"
 	"github.com/msidm/msidm/policy"
 	"github.com/msidm/msidm/policy/audit"
 	"github.com/msidm/msidm/policy/confirm"
 	"github.com/msidm/msidm/policy/examples"
 	"github.com/msidm/msidm/policy/rules"
 	"github.com/msidm/msidm/sandbox"
+	"github.com/msidm/msidm/snapshot"
 	"github.com/msidm/msidm/tools"
 )
 
@@ -46,6 +48,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.BoolVar(&cfg.ReadOnly, "read-only", cfg.ReadOnly, "offer and allow only read tools; wins over every other setting (MSIDM_READ_ONLY)")
 	toolsets := fs.String("toolsets", "", "comma-separated toolsets to offer: ads, entra, cross (MSIDM_TOOLSETS; default all)")
 	toolNames := fs.String("tools", "", "comma-separated allow-list of tool names (MSIDM_TOOLS; default all)")
+	fs.DurationVar(&cfg.SyncEvery, "sync-every", cfg.SyncEvery, "refresh the Entra and Ads snapshots in the background every `interval` (e.g. 10m; MSIDM_SYNC_EVERY; default off)")
 	fs.StringVar(&cfg.PolicyFile, "policy", cfg.PolicyFile, "policy `file` with the guard rails (MSIDM_POLICY_FILE; the sandbox defaults to the example policy)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -98,6 +101,11 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	defer closeGate()
 	deps.Gate = gate
+	closeStores, err := openStores(ctx, cfg, deps, logger)
+	if err != nil {
+		return err
+	}
+	defer closeStores()
 
 	// The listener comes first: the approval page's links need its address.
 	var ln net.Listener
@@ -130,6 +138,63 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return nil
 	}
 	return err
+}
+
+// openStores opens the offboarding journal and the snapshot store under the state directory
+// (the sandbox's own subfolder in sandbox mode), and starts the background sync when asked.
+func openStores(ctx context.Context, cfg config, deps *tools.Deps, logger *slog.Logger) (func(), error) {
+	dir := stateDir(cfg)
+	journal, err := offboard.Open(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("offboarding journal in %s: %w (set MSIDM_STATE_DIR to a writable directory)", dir, err)
+	}
+	store, err := snapshot.Open(ctx, dir, snapshot.Options{Tenant: cfg.TenantID})
+	if err != nil {
+		journal.Close()
+		return nil, fmt.Errorf("snapshot store in %s: %w (set MSIDM_STATE_DIR to a writable directory)", dir, err)
+	}
+	deps.Journal, deps.Snapshot = journal, store
+	if cfg.SyncEvery > 0 {
+		go syncLoop(ctx, cfg.SyncEvery, &snapshot.Syncer{Store: store, Graph: deps.Graph, Ads: deps.Ads, Concurrency: 16}, logger)
+	}
+	return func() { store.Close(); journal.Close() }, nil
+}
+
+// syncLoop refreshes the snapshots every interval until ctx ends. A failed round is logged
+// and retried at the next tick; the stores keep their cursor at the last committed page.
+func syncLoop(ctx context.Context, every time.Duration, y *snapshot.Syncer, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if y.Graph != nil {
+			if r, err := y.SyncEntra(ctx, snapshot.EntraOptions{}); err != nil {
+				logger.Warn("background Entra sync failed", "err", err)
+			} else {
+				logger.Info("background Entra sync", "result", fmt.Sprintf("%+v", r))
+			}
+		}
+		if y.Ads != nil {
+			if r, err := y.SyncAds(ctx, snapshot.AdsOptions{}); err != nil {
+				logger.Warn("background Ads sync failed", "err", err)
+			} else {
+				logger.Info("background Ads sync", "result", fmt.Sprintf("%+v", r))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// stateDir is where this run keeps its state: the sandbox uses a subfolder so demo changes
+// never mix with a real tenant's audit trail and journals.
+func stateDir(cfg config) string {
+	if cfg.Sandbox {
+		return filepath.Join(cfg.StateDir, "sandbox")
+	}
+	return cfg.StateDir
 }
 
 // newConfirmer builds the human-confirmation mechanisms the policy allows and installs them
@@ -195,11 +260,8 @@ func newGate(ctx context.Context, cfg config, deps *tools.Deps, red *redact.Reda
 	if err != nil {
 		return nil, nil, err
 	}
-	dir := cfg.StateDir
-	if cfg.Sandbox {
-		dir = filepath.Join(dir, "sandbox") // keep demo changes out of the real audit trail
-	}
-	if dir == "" {
+	dir := stateDir(cfg)
+	if cfg.StateDir == "" {
 		return nil, nil, fmt.Errorf("no state directory for the audit log: set MSIDM_STATE_DIR")
 	}
 	log, err := audit.Open(ctx, dir, audit.Options{Redact: red.String})
