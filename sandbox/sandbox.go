@@ -34,6 +34,9 @@ type Options struct {
 	// (package chaos). The zero value injects nothing. It can be replaced at run time through
 	// Sandbox.Chaos or the control API.
 	Chaos chaos.Config
+	// AdsFaultStatus is the HTTP status of Customer Management faults: 0 or 500 as documented,
+	// 200 as the live service has also been seen answering (NOTES §6.2).
+	AdsFaultStatus int
 	// Control starts the control API (chaos.ControlHandler plus the emulator endpoints of
 	// controlMux) on a loopback listener of its own; Sandbox.ControlURL is its root.
 	Control bool
@@ -118,6 +121,9 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	sb.Graph = graphemu.New(graphemu.Options{Signer: signer, Tenant: opts.Tenant, Logger: opts.Logger.With("emulator", "graph")})
 	sb.Ads = adsemu.New(adsemu.Options{Signer: signer, Tenant: opts.Tenant, DeveloperToken: sb.AdsDeveloperToken,
 		Logger: opts.Logger.With("emulator", "ads"), Now: ctl.Now})
+	if opts.AdsFaultStatus != 0 {
+		sb.Ads.SetFaultStatus(opts.AdsFaultStatus)
+	}
 
 	graph := chaos.MeteredMiddleware(chaos.ServiceGraph, ctl, graphemu.ThrottleKey, graphemu.ResourceUnits, sb.Graph.WriteChaosFault)(sb.Graph)
 	sb.Graph.BatchItemHook = batchItemHook(ctl)

@@ -344,3 +344,23 @@ func TestIdentityFaults(t *testing.T) {
 		t.Fatalf("token endpoint: %d Retry-After %q %s", r.status, r.header.Get("Retry-After"), r.body)
 	}
 }
+
+// TestAdsFaultStatusSelectable: faults answered with HTTP 200, as the live service has been
+// seen doing, when the sandbox is started that way.
+func TestAdsFaultStatusSelectable(t *testing.T) {
+	sb, err := Start(t.Context(), Options{AdsFaultStatus: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	body := `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserRequest xmlns="https://bingads.microsoft.com/Customer/v13"/></s:Body></s:Envelope>`
+	resp, err := http.Post(sb.AdsURL+"/Api/CustomerManagement/v13/CustomerManagementService.svc", "text/xml; charset=utf-8", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(raw), "RequestMissingHeaders") {
+		t.Fatalf("status %d: %s", resp.StatusCode, raw)
+	}
+}

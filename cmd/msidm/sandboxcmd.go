@@ -107,6 +107,8 @@ func chaosFlags(fs *flag.FlagSet, lookup func(string) (string, bool)) (*sandbox.
 		{"control-addr", "MSIDM_SANDBOX_CONTROL_ADDR", "loopback `HOST:PORT` of the control API (implies --control); default 127.0.0.1 on a free port",
 			controlAddrValue{opts}},
 		{"control", "MSIDM_SANDBOX_CONTROL", "start the control API on loopback and log its URL on stderr", controlValue{&opts.Control}},
+		{"ads-fault-status", "MSIDM_SANDBOX_ADS_FAULT_STATUS", "HTTP `STATUS` of Customer Management faults: 500 (documented) or 200 (also seen live)",
+			faultStatusValue{&opts.AdsFaultStatus}},
 	}
 	for _, s := range settings {
 		if v, ok := lookup(s.env); ok && v != "" {
@@ -271,4 +273,23 @@ func joinInts(ns []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ",")
+}
+
+// faultStatusValue is the HTTP status of Customer Management SOAP faults: 500 or 200.
+type faultStatusValue struct{ p *int }
+
+func (v faultStatusValue) String() string {
+	if v.p == nil || *v.p == 0 {
+		return "500"
+	}
+	return strconv.Itoa(*v.p)
+}
+
+func (v faultStatusValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || (n != 200 && n != 500) {
+		return fmt.Errorf("must be 500 or 200")
+	}
+	*v.p = n
+	return nil
 }
