@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// adsTokenFile is the refresh-token file's name under the state directory.
-const adsTokenFile = "ads-refresh-token.json"
+// AdsTokenFile is the refresh-token file's name under the state directory.
+// AdsTokenFile is the file under the state directory that holds the Ads refresh token.
+const AdsTokenFile = "ads-refresh-token.json"
 
 // TokenStore keeps the Microsoft Advertising refresh token in a file only its owner can read
 // (0600, in a 0700 directory), replaced atomically so a crash never leaves half a token.
@@ -36,7 +37,7 @@ func NewTokenStore(dir string) (*TokenStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("token store: %w", err)
 	}
-	return &TokenStore{path: filepath.Join(dir, adsTokenFile)}, nil
+	return &TokenStore{path: filepath.Join(dir, AdsTokenFile)}, nil
 }
 
 // Path is the file the token lives in.
@@ -79,7 +80,7 @@ func (s *TokenStore) Save(refreshToken string) error {
 		return err
 	}
 	dir := filepath.Dir(s.path)
-	tmp, err := os.CreateTemp(dir, "."+adsTokenFile+".*") // created 0600
+	tmp, err := os.CreateTemp(dir, "."+AdsTokenFile+".*") // created 0600
 	if err != nil {
 		return fmt.Errorf("token store: %w", err)
 	}

@@ -146,7 +146,9 @@ func (c *config) resolve(needEntra, needAds bool) error {
 		}
 		missing = appendMissing(missing, "MSIDM_ADS_CLIENT_ID (or MSIDM_CLIENT_ID)", c.AdsClientID)
 		missing = appendMissing(missing, "MSIDM_ADS_DEVELOPER_TOKEN", c.AdsDeveloperToken)
-		missing = appendMissing(missing, "MSIDM_ADS_REFRESH_TOKEN", c.AdsRefreshToken)
+		if c.AdsRefreshToken == "" && !c.storedAdsToken() {
+			missing = append(missing, "MSIDM_ADS_REFRESH_TOKEN (or run 'msidm login ads')")
+		}
 		if c.AdsCustomerID == 0 {
 			missing = append(missing, "MSIDM_ADS_CUSTOMER_ID")
 		}
@@ -207,4 +209,14 @@ func parseID(name, v string) (int64, error) {
 		return 0, fmt.Errorf("%s=%q is not a numeric id; use the number shown in the Microsoft Advertising web UI (for example 251000101)", name, v)
 	}
 	return n, nil
+}
+
+// storedAdsToken reports whether 'msidm login ads' (or an earlier rotation) left a refresh
+// token under the state directory; the token store then wins over MSIDM_ADS_REFRESH_TOKEN.
+func (c *config) storedAdsToken() bool {
+	if c.StateDir == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(c.StateDir, auth.AdsTokenFile))
+	return err == nil
 }

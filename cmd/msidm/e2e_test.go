@@ -81,7 +81,18 @@ func startStdio(t *testing.T, legacy bool, args ...string) *client.Client {
 // handler (the human at the host), and initializes a session.
 func startStdioWith(t *testing.T, env []string, legacy bool, human client.ElicitationHandler, args ...string) *client.Client {
 	t.Helper()
-	tr := transport.NewStdio(binary(t), env, append([]string{"serve", "--sandbox"}, args...)...)
+	return startCommand(t, env, legacy, human, append([]string{"serve", "--sandbox"}, args...)...)
+}
+
+// startServe runs 'msidm serve' (no sandbox) with env naming the endpoints and credentials.
+func startServe(t *testing.T, env []string) *client.Client {
+	t.Helper()
+	return startCommand(t, env, false, nil, "serve")
+}
+
+func startCommand(t *testing.T, env []string, legacy bool, human client.ElicitationHandler, args ...string) *client.Client {
+	t.Helper()
+	tr := transport.NewStdio(binary(t), env, args...)
 	var opts []client.ClientOption
 	if human != nil {
 		opts = append(opts, client.WithElicitationHandler(human))
