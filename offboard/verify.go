@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/msidm/msidm/clients/ads"
@@ -47,12 +48,58 @@ func (e *Engine) Verify(ctx context.Context, run *Run) []Check {
 			leave = s.Value
 		}
 	}
+	// Every read is independent: fetch them all at once, then judge in a fixed order.
+	var (
+		wg           sync.WaitGroup
+		u            *graph.User
+		uErr, delErr error
+		members      []graph.DirectoryObject
+		membersErr   error
+	)
+	adsSteps := make([]StepState, 0, len(run.Steps))
+	for _, s := range run.Steps {
+		if s.Kind == KindAdsDeact || s.Kind == KindAdsRoles {
+			adsSteps = append(adsSteps, s)
+		}
+	}
+	type adsRead struct {
+		u     *ads.User
+		roles []ads.CustomerRole
+		err   error
+	}
+	adsReads := make([]adsRead, len(adsSteps))
 	if userID != "" {
-		u, err := e.Graph.GetUser(ctx, userID, UserFields...)
+		wg.Go(func() {
+			u, uErr = e.Graph.GetUser(ctx, userID, UserFields...)
+			if has[KindDelete] && graph.NotFound(uErr) {
+				_, delErr = e.Graph.GetDeleted(ctx, userID)
+			}
+		})
+		if run.Options.RemoveGroups {
+			wg.Go(func() {
+				for obj, err := range e.Graph.MemberOf(ctx, userID, false) {
+					if err != nil {
+						membersErr = err
+						return
+					}
+					members = append(members, obj)
+				}
+			})
+		}
+	}
+	for i, s := range adsSteps {
+		wg.Go(func() {
+			r := &adsReads[i]
+			r.u, r.roles, r.err = e.Ads.GetUser(ctx, s.AdsUserID)
+		})
+	}
+	wg.Wait()
+
+	if userID != "" {
+		err := uErr
 		switch {
 		case has[KindDelete] && graph.NotFound(err):
-			_, derr := e.Graph.GetDeleted(ctx, userID)
-			add("entra", "soft-deleted", entraTarget, derr == nil, errDetail(derr, "in deletedItems, restorable for 30 days"))
+			add("entra", "soft-deleted", entraTarget, delErr == nil, errDetail(delErr, "in deletedItems, restorable for 30 days"))
 		case has[KindDelete] && err == nil:
 			add("entra", "soft-deleted", entraTarget, false, "the user still exists")
 		}
@@ -72,12 +119,7 @@ func (e *Engine) Verify(ctx context.Context, run *Run) []Check {
 			}
 			if run.Options.RemoveGroups {
 				var left, kept []string
-				var lerr error
-				for obj, err := range e.Graph.MemberOf(ctx, userID, false) {
-					if err != nil {
-						lerr = err
-						break
-					}
+				for _, obj := range members {
 					if !obj.IsGroup() && !obj.IsDirectoryRole() {
 						continue
 					}
@@ -89,36 +131,33 @@ func (e *Engine) Verify(ctx context.Context, run *Run) []Check {
 				}
 				detail := "none left"
 				switch {
-				case lerr != nil:
-					detail = "could not read memberships: " + errText(lerr)
+				case membersErr != nil:
+					detail = "could not read memberships: " + errText(membersErr)
 				case len(left) > 0:
 					detail = "still a member of " + strings.Join(left, ", ")
 				case len(kept) > 0:
 					detail = "only memberships that cannot be removed here: " + strings.Join(kept, ", ")
 				}
-				add("entra", "no removable group memberships", entraTarget, lerr == nil && len(left) == 0, detail)
+				add("entra", "no removable group memberships", entraTarget, membersErr == nil && len(left) == 0, detail)
 			}
 		} else if !graph.NotFound(err) || !has[KindDelete] {
 			add("entra", "user readable", entraTarget, false, errText(err))
 		}
 	}
-	for _, s := range run.Steps {
-		if s.Kind != KindAdsDeact && s.Kind != KindAdsRoles {
-			continue
-		}
-		u, roles, err := e.Ads.GetUser(ctx, s.AdsUserID)
-		if err != nil {
-			add("ads", "user readable", s.Target, false, errText(err))
+	for i, s := range adsSteps {
+		r := adsReads[i]
+		if r.err != nil {
+			add("ads", "user readable", s.Target, false, errText(r.err))
 			continue
 		}
 		if s.Kind == KindAdsDeact {
-			add("ads", "user inactive", s.Target, u.Status == "Inactive" || u.Status == ads.StatusDeleted, "status "+u.Status)
+			add("ads", "user inactive", s.Target, r.u.Status == "Inactive" || r.u.Status == ads.StatusDeleted, "status "+r.u.Status)
 			continue
 		}
 		var others []string
-		for _, r := range roles {
-			if r.CustomerID == s.CustomerID && r.RoleID != ads.RoleViewer {
-				others = append(others, fmt.Sprint(r.RoleID))
+		for _, role := range r.roles {
+			if role.CustomerID == s.CustomerID && role.RoleID != ads.RoleViewer {
+				others = append(others, fmt.Sprint(role.RoleID))
 			}
 		}
 		add("ads", "Viewer only", s.Target, len(others) == 0, "other roles: "+strings.Join(others, ", "))

@@ -2,10 +2,13 @@ package tools
 
 import (
 	"context"
+
 	"fmt"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/msidm/msidm/clients/ads"
 
 	"github.com/msidm/msidm/clients/graph"
 	"github.com/msidm/msidm/policy"
@@ -140,47 +143,38 @@ func personAddresses(u *graph.User) []string {
 }
 
 // searchCustomer finds a customer's users whose sign-in name (or, when asked, contact
-// e-mail) is one of addrs, with their profiles, and the pending invitations to addrs.
+// e-mail) is one of addrs, with their profiles, and the pending invitations to addrs. The
+// invitations are searched while the users are read, and every profile needed is read in one
+// bounded fan-out, to keep the round trips few.
 func (d *Deps) searchCustomer(ctx context.Context, customer int64, addrs map[string]bool, contactEmails bool) ([]AdsMatch, []InvitationView, error) {
+	var invs []ads.UserInvitation
+	var invErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { invs, invErr = d.Ads.SearchUserInvitations(ctx, customer, "") })
 	users, err := usersWithStatus(ctx, d.Ads, customer, "all")
+	wg.Wait()
 	if err != nil {
 		return nil, nil, err
 	}
-	var matches []AdsMatch
-	var candidates []AdsUser
+	if invErr != nil {
+		return nil, nil, invErr
+	}
+	// Profiles: every user when contact e-mails count, otherwise only the sign-in matches.
+	var read []AdsUser
 	for _, u := range users {
+		if contactEmails || addrs[strings.ToLower(u.UserName)] {
+			read = append(read, u)
+		}
+	}
+	addProfiles(ctx, nil, d.Ads, d.Concurrency, read)
+	var matches []AdsMatch
+	for _, u := range read {
 		switch {
 		case addrs[strings.ToLower(u.UserName)]:
 			matches = append(matches, AdsMatch{AdsUser: u, CustomerID: customer, MatchedBy: "user_name"})
-		case contactEmails:
-			candidates = append(candidates, u)
+		case u.Email != "" && addrs[strings.ToLower(u.Email)]:
+			matches = append(matches, AdsMatch{AdsUser: u, CustomerID: customer, MatchedBy: "contact_email"})
 		}
-	}
-	if len(candidates) > 0 {
-		addProfiles(ctx, nil, d.Ads, d.Concurrency, candidates)
-		for _, u := range candidates {
-			if addrs[strings.ToLower(u.Email)] {
-				matches = append(matches, AdsMatch{AdsUser: u, CustomerID: customer, MatchedBy: "contact_email"})
-			}
-		}
-	}
-	// Profiles (roles) of the sign-in matches; contact matches already have theirs.
-	var byName []AdsUser
-	for _, m := range matches {
-		if m.MatchedBy == "user_name" {
-			byName = append(byName, m.AdsUser)
-		}
-	}
-	addProfiles(ctx, nil, d.Ads, d.Concurrency, byName)
-	for i, j := 0, 0; i < len(matches); i++ {
-		if matches[i].MatchedBy == "user_name" {
-			matches[i].AdsUser = byName[j]
-			j++
-		}
-	}
-	invs, err := d.Ads.SearchUserInvitations(ctx, customer, "")
-	if err != nil {
-		return nil, nil, err
 	}
 	var pending []InvitationView
 	now := time.Now()

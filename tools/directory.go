@@ -68,7 +68,7 @@ func (g GraphDirectory) ActiveGlobalAdmins(ctx context.Context) ([]rules.Ref, er
 			}
 			seen[m.ID] = true
 			if m.IsGroup() {
-				if err := visit(g.Graph.GroupMembers(ctx, m.ID)); err != nil {
+				if err := visit(g.Graph.GroupMembersWithState(ctx, m.ID)); err != nil {
 					return err
 				}
 				continue
@@ -76,12 +76,11 @@ func (g GraphDirectory) ActiveGlobalAdmins(ctx context.Context) ([]rules.Ref, er
 			if m.ODataType != "#microsoft.graph.user" {
 				continue
 			}
-			u, err := g.Graph.GetUser(ctx, m.ID, "id", "userPrincipalName", "accountEnabled")
-			if err != nil {
-				return err
+			if m.AccountEnabled == nil {
+				return fmt.Errorf("Graph did not say whether %s is enabled", m.ID)
 			}
-			if u.AccountEnabled != nil && *u.AccountEnabled {
-				out = append(out, rules.Ref{ID: u.ID, Name: u.UserPrincipalName})
+			if *m.AccountEnabled {
+				out = append(out, rules.Ref{ID: m.ID, Name: m.UserPrincipalName})
 			}
 		}
 		return nil

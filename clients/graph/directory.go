@@ -52,9 +52,19 @@ func (c *Client) DirectoryRoleByTemplate(ctx context.Context, templateID string)
 	return &r, nil
 }
 
-// DirectoryRoleMembers iterates the direct members (users, groups) of a directory role.
+// memberSelect asks member collections for the sign-in state too, so a caller counting
+// active members needs no extra read per member.
+const memberSelect = "?$select=id,displayName,userPrincipalName,accountEnabled,groupTypes,securityEnabled"
+
+// DirectoryRoleMembers iterates the direct members (users, groups) of a directory role, with
+// accountEnabled.
 func (c *Client) DirectoryRoleMembers(ctx context.Context, roleID string) iter.Seq2[DirectoryObject, error] {
-	return c.objects(ctx, c.base+"/directoryRoles/"+url.PathEscape(roleID)+"/members", nil)
+	return c.objects(ctx, c.base+"/directoryRoles/"+url.PathEscape(roleID)+"/members"+memberSelect, nil)
+}
+
+// GroupMembersWithState iterates a group's direct members with accountEnabled.
+func (c *Client) GroupMembersWithState(ctx context.Context, groupID string) iter.Seq2[DirectoryObject, error] {
+	return c.objects(ctx, c.base+"/groups/"+url.PathEscape(groupID)+"/members"+memberSelect, nil)
 }
 
 // IsGroup reports whether the object is a group.

@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -80,6 +81,9 @@ func (r *Refusal) Unwrap() error { return r.Err }
 // confirmation, and a *Refusal otherwise. Checks that need the directory call dir; a nil dir
 // or any lookup error refuses the change, naming what could not be checked.
 func (p *Policy) Evaluate(ctx context.Context, dir Directory, c Change, now time.Time) error {
+	// The Global Administrator count does not depend on the other checks: start it now so its
+	// round trips overlap the protected-principal lookups instead of following them.
+	admins := p.startAdminCount(ctx, dir, c)
 	checks := []func() error{
 		func() error { return p.checkReadOnly() },
 		func() error { return p.checkTargets(c) },
@@ -87,7 +91,7 @@ func (p *Policy) Evaluate(ctx context.Context, dir Directory, c Change, now time
 		func() error { return p.checkAdsRoles(c) },
 		func() error { return p.checkDomains(c) },
 		func() error { return p.checkProtected(ctx, dir, c) },
-		func() error { return p.checkLastGlobalAdmin(ctx, dir, c) },
+		func() error { return p.checkLastGlobalAdmin(dir, c, admins) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -159,6 +163,7 @@ func (p *Policy) checkDomains(c Change) error {
 // directory by that address; an Ads user unknown to Entra holds no groups or roles.
 func (p *Policy) checkProtected(ctx context.Context, dir Directory, c Change) error {
 	pr := p.Protected
+	looked := prefetch(ctx, dir, c.Targets, len(pr.Groups) > 0, len(pr.DirectoryRoles) > 0)
 	for _, t := range c.Targets {
 		if len(pr.UPNGlobs) > 0 {
 			if t.Name == "" {
@@ -181,8 +186,8 @@ func (p *Policy) checkProtected(ctx context.Context, dir Directory, c Change) er
 			lookup func(context.Context, string) ([]Ref, error)
 			what   string
 		}{
-			{"protected.groups", pr.Groups, dirFunc(dir, Directory.GroupsOf), "group"},
-			{"protected.directory_roles", pr.DirectoryRoles, dirFunc(dir, Directory.DirectoryRolesOf), "directory role"},
+			{"protected.groups", pr.Groups, looked.groups, "group"},
+			{"protected.directory_roles", pr.DirectoryRoles, looked.roles, "directory role"},
 		} {
 			if len(q.want) == 0 {
 				continue
@@ -206,15 +211,40 @@ func (p *Policy) checkProtected(ctx context.Context, dir Directory, c Change) er
 // checkLastGlobalAdmin refuses a destructive change that would leave the tenant without an
 // active Global Administrator. It counts conservatively: any destructive change to an
 // active Global Administrator counts as removing one.
-func (p *Policy) checkLastGlobalAdmin(ctx context.Context, dir Directory, c Change) error {
-	if !c.Destructive || !slices.ContainsFunc(c.Targets, func(t Target) bool { return t.System == "entra" }) {
+// needsAdminCount reports whether c could remove an active Global Administrator.
+func needsAdminCount(c Change) bool {
+	return c.Destructive && slices.ContainsFunc(c.Targets, func(t Target) bool { return t.System == "entra" })
+}
+
+// adminCount is an ActiveGlobalAdmins call in flight.
+type adminCount struct {
+	done   chan struct{}
+	admins []Ref
+	err    error
+}
+
+func (p *Policy) startAdminCount(ctx context.Context, dir Directory, c Change) *adminCount {
+	if !needsAdminCount(c) || dir == nil {
+		return nil
+	}
+	a := &adminCount{done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		a.admins, a.err = dir.ActiveGlobalAdmins(ctx)
+	}()
+	return a
+}
+
+func (p *Policy) checkLastGlobalAdmin(dir Directory, c Change, count *adminCount) error {
+	if !needsAdminCount(c) {
 		return nil
 	}
 	const rule = "last Global Administrator"
-	if dir == nil {
+	if dir == nil || count == nil {
 		return &Refusal{Rule: rule, Reason: "no directory is available to count the active Global Administrators; refusing"}
 	}
-	admins, err := dir.ActiveGlobalAdmins(ctx)
+	<-count.done
+	admins, err := count.admins, count.err
 	if err != nil {
 		return &Refusal{Rule: rule, Err: err, Reason: fmt.Sprintf(
 			"could not count the active Global Administrators (%v); refusing until the check can be completed", err)}
@@ -240,6 +270,80 @@ func (p *Policy) checkLastGlobalAdmin(ctx context.Context, dir Directory, c Chan
 			strings.Join(hit, ", "), len(admins), len(hit))}
 	}
 	return nil
+}
+
+// lookups holds the answers of the directory for every target, fetched concurrently: a plan
+// with several targets would otherwise wait for two sequential lookups per target.
+type lookups struct {
+	mu          sync.Mutex
+	groupAnswer map[string]answer
+	roleAnswer  map[string]answer
+}
+
+type answer struct {
+	refs []Ref
+	err  error
+}
+
+func (l *lookups) groups(_ context.Context, key string) ([]Ref, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a, ok := l.groupAnswer[key]
+	if !ok { // a target without an id or name: nothing could be looked up, so fail closed
+		return nil, fmt.Errorf("the target has no id or name to look up")
+	}
+	return a.refs, a.err
+}
+
+func (l *lookups) roles(_ context.Context, key string) ([]Ref, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a, ok := l.roleAnswer[key]
+	if !ok { // a target without an id or name: nothing could be looked up, so fail closed
+		return nil, fmt.Errorf("the target has no id or name to look up")
+	}
+	return a.refs, a.err
+}
+
+// prefetch asks the directory about every target at once (at most 8 lookups in flight). The
+// evaluation then reads the answers in target order, so which refusal is reported first does
+// not depend on timing.
+func prefetch(ctx context.Context, dir Directory, targets []Target, groups, roles bool) *lookups {
+	l := &lookups{groupAnswer: map[string]answer{}, roleAnswer: map[string]answer{}}
+	if !groups && !roles {
+		return l
+	}
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	ask := func(dst map[string]answer, key string, m func(Directory, context.Context, string) ([]Ref, error)) {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			refs, err := dirFunc(dir, m)(ctx, key)
+			l.mu.Lock()
+			dst[key] = answer{refs, err}
+			l.mu.Unlock()
+		})
+	}
+	seen := map[string]bool{}
+	for _, t := range targets {
+		key := t.Name
+		if t.System == "entra" && t.ID != "" {
+			key = t.ID
+		}
+		if key == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if groups {
+			ask(l.groupAnswer, key, Directory.GroupsOf)
+		}
+		if roles {
+			ask(l.roleAnswer, key, Directory.DirectoryRolesOf)
+		}
+	}
+	wg.Wait()
+	return l
 }
 
 // dirFunc binds a Directory method to dir, failing every call when dir is nil.
