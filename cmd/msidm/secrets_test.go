@@ -36,8 +36,11 @@ func TestE2ESecretsNeverLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	drained := make(chan struct{})
 	if r, ok := client.GetStderr(c); ok {
-		go func() { _, _ = stderr.ReadFrom(r) }()
+		go func() { _, _ = stderr.ReadFrom(r); close(drained) }()
+	} else {
+		close(drained)
 	}
 	initialize(t, c)
 	var results strings.Builder
@@ -55,9 +58,12 @@ func TestE2ESecretsNeverLeak(t *testing.T) {
 		res, _ := callTool(t, c, call.name, call.args)
 		results.WriteString(resultText(res))
 	}
-	time.Sleep(200 * time.Millisecond) // let the last log lines arrive
 	_ = c.Close()
-	time.Sleep(100 * time.Millisecond)
+	select { // the reader ends when the process's stderr closes
+	case <-drained:
+	case <-time.After(10 * time.Second):
+		t.Fatal("msidm's stderr did not close")
+	}
 
 	// Secrets msidm was given, and the access tokens the sandbox would issue to it.
 	secrets := map[string]string{
