@@ -36,6 +36,8 @@ type PersonEverywhere struct {
 	Invitations []InvitationView `json:"ads_invitations"`
 	Customers   int              `json:"customers_searched"`
 	Errors      []string         `json:"errors,omitempty" jsonschema_description:"Customers or systems that could not be searched; the result may be incomplete."`
+
+	user *graph.User // the Entra user as read, for callers that plan from it
 }
 
 // AdsMatch is a Microsoft Advertising user that belongs to the person.
@@ -87,7 +89,7 @@ func (d *Deps) findEverywhere(ctx context.Context, call *Call, person string, co
 	switch {
 	case err == nil:
 		eu := compactEntraUser(*u)
-		out.Entra = &eu
+		out.Entra, out.user = &eu, u
 		for _, a := range personAddresses(u) {
 			addrs[strings.ToLower(a)] = true
 		}

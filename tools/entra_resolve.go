@@ -9,8 +9,10 @@ import (
 )
 
 // userSelect is what mutating Entra tools read before planning.
+// It includes what offboarding plans from (offboard.UserFields), so a plan needs no second read.
 var userSelect = []string{"id", "displayName", "userPrincipalName", "mail", "accountEnabled", "userType",
-	"onPremisesSyncEnabled", "usageLocation", "assignedLicenses", "department", "jobTitle", "otherMails", "proxyAddresses"}
+	"onPremisesSyncEnabled", "usageLocation", "assignedLicenses", "department", "jobTitle", "otherMails", "proxyAddresses",
+	"signInSessionsValidFromDateTime", "employeeLeaveDateTime"}
 
 // resolveUser finds one Entra user by object id, userPrincipalName or e-mail address
 // (mail, then proxyAddresses and otherMails). Ambiguity is an input error naming the matches.

@@ -326,10 +326,7 @@ func (d *Deps) planPerson(ctx context.Context, call *Call, eng *offboard.Engine,
 		return c, nil, inputError("%q is not an Entra user and matches no Microsoft Advertising user; check the address with find_user_everywhere", ref)
 	}
 	if pe.Entra != nil {
-		u, err := d.Graph.GetUser(rctx, pe.Entra.ID, offboard.UserFields...)
-		if err != nil {
-			return c, nil, err
-		}
+		u := pe.user // read by the resolution with every field the plan needs (userSelect)
 		c.person.Entra = u
 		// Keyed by UPN, not object id: the run id can be named in advance, and a person whose
 		// Entra account is already soft-deleted (found by address only) keeps the same run.
