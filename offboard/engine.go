@@ -350,7 +350,8 @@ func (x *execution) runStep(ctx context.Context, s StepState) {
 		if !x.record(ctx, s, StatusRunning, fmt.Sprintf("attempt %d", n), ids, true) {
 			return
 		}
-		detail, err := x.act(ctx, s.Step)
+		// A step found running (or attempted before) may have acted before the run stopped.
+		detail, err := x.act(ctx, s.Step, n > 1 || s.Status == StatusRunning || s.Attempts > 0)
 		if err != nil {
 			x.forget()
 		}
@@ -376,7 +377,7 @@ func (x *execution) runStep(ctx context.Context, s StepState) {
 
 // act performs one step after checking whether its effect is already there; detail says
 // what was found or done.
-func (x *execution) act(ctx context.Context, s Step) (string, error) {
+func (x *execution) act(ctx context.Context, s Step, resumed bool) (string, error) {
 	g := x.e.Graph
 	switch s.Kind {
 	case KindBlockSignIn, KindRevoke, KindLicenses, KindLeaveDate:
@@ -414,6 +415,15 @@ func (x *execution) act(ctx context.Context, s Step) (string, error) {
 			return "employeeLeaveDateTime set to " + s.Value, g.UpdateUser(ctx, s.UserID, map[string]any{"employeeLeaveDateTime": s.Value + "T00:00:00Z"})
 		}
 	case KindDelete:
+		// A delete that was under way when a run stopped may already have happened: look first,
+		// so a finished step is recorded, not sent again.
+		if resumed {
+			if _, err := g.GetUser(reading(ctx), s.UserID, "id"); graph.NotFound(err) {
+				if _, derr := g.GetDeleted(reading(ctx), s.UserID); derr == nil {
+					return "already in deletedItems", nil
+				}
+			}
+		}
 		err := g.DeleteUser(ctx, s.UserID)
 		if graph.NotFound(err) {
 			if _, derr := g.GetDeleted(reading(ctx), s.UserID); derr == nil {
@@ -476,7 +486,7 @@ func (x *execution) runGroups(ctx context.Context, steps []StepState) {
 	if wait == 0 {
 		wait = 500 * time.Millisecond
 	}
-	pending := steps
+	pending := x.stillMember(ctx, steps)
 	for n := 1; len(pending) > 0; n++ {
 		var reqs []graph.BatchRequest
 		for i, s := range pending {
@@ -521,6 +531,35 @@ func (x *execution) runGroups(ctx context.Context, steps []StepState) {
 		case <-time.After(wait << (n - 1)):
 		}
 	}
+}
+
+// stillMember drops, as done, the removals that an earlier stopped attempt already made: when
+// any step was under way (running, or attempted before), the user's memberships are read once
+// and a group the user is no longer in is recorded as done without sending a request again.
+func (x *execution) stillMember(ctx context.Context, steps []StepState) []StepState {
+	resumed := false
+	for _, s := range steps {
+		resumed = resumed || s.Status == StatusRunning || s.Attempts > 0
+	}
+	if !resumed || len(steps) == 0 {
+		return steps
+	}
+	member := map[string]bool{}
+	for obj, err := range x.e.Graph.MemberOf(reading(ctx), steps[0].UserID, false) {
+		if err != nil {
+			return steps // cannot tell: send them all; a removal already made answers 404
+		}
+		member[strings.ToLower(obj.ID)] = true
+	}
+	var out []StepState
+	for _, s := range steps {
+		if member[strings.ToLower(s.ObjectID)] {
+			out = append(out, s)
+		} else if !x.record(ctx, s, StatusDone, "not a member any more", nil, false) {
+			return nil
+		}
+	}
+	return out
 }
 
 // transient reports failures worth another attempt: throttling, 5xx, a front end's HTML

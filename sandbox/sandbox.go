@@ -269,9 +269,14 @@ func batchItemHook(ctl *chaos.Controller) func(method, url string) (int, string,
 //
 //	POST /ads/invitations/{id}/accept  the invited person accepts: {"user_id": n}; 404 unknown, 409 expired
 //	POST /ads/invitations/{id}/expire  the invitation's 30 days pass now
+//	GET  /calls                        the emulators' request counters:
+//	                                   {"graph": {"METHOD pattern": n}, "ads": {"Op": n}}
 func (sb *Sandbox) controlMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", chaos.ControlHandler(sb.Chaos))
+	mux.HandleFunc("GET /calls", func(w http.ResponseWriter, r *http.Request) {
+		chaos.WriteJSON(w, http.StatusOK, map[string]map[string]int{"graph": sb.Graph.CallCounts(), "ads": sb.Ads.CallCounts()})
+	})
 	invitation := func(w http.ResponseWriter, r *http.Request) (int64, bool) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil {

@@ -35,6 +35,11 @@ func (g GraphDirectory) memberships(ctx context.Context, user string, keep func(
 	var out []rules.Ref
 	for o, err := range g.Graph.MemberOf(ctx, user, true) {
 		if graph.NotFound(err) {
+			// A user already in deletedItems holds no groups or roles any more (an interrupted
+			// offboarding's soft-delete, say): report that rather than an unknown user.
+			if _, derr := g.Graph.GetDeleted(ctx, user); derr == nil {
+				return nil, nil
+			}
 			return nil, rules.ErrNotFound
 		}
 		if err != nil {

@@ -65,7 +65,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		"throttle_window", c.ThrottleWindow, "token_lifetime", opts.TokenLifetime, "seed", c.Seed)
 	if sb.ControlURL != "" {
 		logger.Info("control API listening (GET/PUT /config, GET /stats, POST /reset, POST /clock/advance?d=, "+
-			"POST /ads/invitations/{id}/accept)", "control", sb.ControlURL)
+			"POST /ads/invitations/{id}/accept, GET /calls)", "control", sb.ControlURL)
 	}
 	<-ctx.Done()
 	return nil
