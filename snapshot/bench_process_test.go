@@ -17,13 +17,9 @@ package snapshot
 // sync, before the store is closed: go tool pprof -sample_index=inuse_space|alloc_space FILE.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -31,22 +27,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/msidm/msidm/clients/connect"
 	"github.com/msidm/msidm/clients/graph"
+	"github.com/msidm/msidm/sandbox/sandboxtest"
 )
 
 const oopUsers = 100_000
-
-var (
-	oopBuildOnce sync.Once
-	oopBin       string
-	oopBuildErr  error
-)
 
 // oopSandbox is one 'msidm sandbox' child process and a Graph client pointed at it.
 type oopSandbox struct {
@@ -63,49 +53,9 @@ func startOOPSandbox(b *testing.B, n int) *oopSandbox {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		b.Skip("needs /proc/self/status (Linux)")
 	}
-	oopBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "msidm-bench")
-		if err != nil {
-			oopBuildErr = err
-			return
-		}
-		oopBin = filepath.Join(dir, "msidm")
-		if out, err := exec.Command("go", "build", "-o", oopBin, "github.com/msidm/msidm/cmd/msidm").CombinedOutput(); err != nil {
-			oopBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if oopBuildErr != nil {
-		b.Fatal(oopBuildErr)
-	}
-	cmd := exec.Command(oopBin, "sandbox", "--print-env", "--log-level", "warn",
+	sp := sandboxtest.Start(b, "--log-level", "warn",
 		"--entra-users", strconv.Itoa(n), "--ads-users", "0", "--throttle-budget", "0")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MSIDM_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	env := map[string]string{}
-	sc := bufio.NewScanner(stdout)
-	for len(env) < 9 && sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			env[k] = v
-		}
-	}
-	for _, k := range []string{"MSIDM_AUTHORITY_URL", "MSIDM_GRAPH_URL", "MSIDM_TENANT_ID", "MSIDM_CLIENT_ID", "MSIDM_CLIENT_SECRET"} {
-		if env[k] == "" {
-			b.Fatalf("msidm sandbox printed no %s: %v", k, env)
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	env := sp.Env
 	cl, err := connect.Build(connect.Settings{
 		AuthorityURL: env["MSIDM_AUTHORITY_URL"], GraphURL: env["MSIDM_GRAPH_URL"], AdsURL: env["MSIDM_ADS_URL"],
 		TenantID: env["MSIDM_TENANT_ID"], ClientID: env["MSIDM_CLIENT_ID"], ClientSecret: env["MSIDM_CLIENT_SECRET"],
@@ -117,7 +67,7 @@ func startOOPSandbox(b *testing.B, n int) *oopSandbox {
 	if _, err := cl.Graph.UsersPage(b.Context(), cl.Graph.UsersURL(graph.ListUsersOptions{Top: 1, Select: []string{"id"}}), nil); err != nil {
 		b.Fatal(err)
 	}
-	return &oopSandbox{pid: cmd.Process.Pid, tenant: env["MSIDM_TENANT_ID"], graph: cl.Graph}
+	return &oopSandbox{pid: sp.PID, tenant: env["MSIDM_TENANT_ID"], graph: cl.Graph}
 }
 
 // procStatusKB reads the "Name:   123 kB" lines of /proc/<pid>/status ("self" for this process).

@@ -478,11 +478,6 @@ func allFailed(people []PersonOffboard) bool {
 
 func (c offboardCase) runID(reason string) string { return offboard.RunID(c.key, reason) }
 
-// offboardRunID is the run id offboard_everywhere gives a person found in Entra by UPN.
-func offboardRunID(upn, reason string) string {
-	return offboard.RunID(strings.ToLower(upn), reason)
-}
-
 type runRefInput struct {
 	RunID string `json:"run_id" jsonschema:"minLength=1" jsonschema_description:"Run id from offboard_everywhere."`
 }

@@ -47,7 +47,7 @@ func TestOffboardBulkProtectedRefusesWholeCall(t *testing.T) {
 	// The plan is journaled before confirmation: the refused call leaves unconfirmed runs, with
 	// no step attempted.
 	for _, upn := range []string{diego, "breakglass1@contoso.example", pradeep} {
-		r, err := j.Get(context.Background(), offboardRunID(upn, "HR-2001"))
+		r, err := j.Get(context.Background(), offboard.RunID(upn, "HR-2001"))
 		if err != nil {
 			t.Logf("%s: no run after the refusal (%v)", upn, err)
 			continue

@@ -141,7 +141,7 @@ func crashThenContinue(t *testing.T, at boundary, how string, loseDone bool, cle
 	e, j, dir := crashEnv(t)
 	ticket := "HR-CRASH"
 	args := crashArgs(ticket)
-	runID := offboardRunID(diego, ticket)
+	runID := offboard.RunID(diego, ticket)
 	var crashed atomic.Bool
 	var after atomic.Int64 // journal writes other goroutines committed after the crash
 	j.Hook = func(_, key, status string) error {

@@ -178,7 +178,7 @@ func TestOffboardDryRunTouchesNothing(t *testing.T) {
 	if d := e.mutations().minus(before); len(d) != 0 {
 		t.Fatalf("a dry run sent %v", d)
 	}
-	if _, err := j.Get(context.Background(), offboardRunID(diego, "HR-1002")); !errors.Is(err, offboard.ErrNoRun) {
+	if _, err := j.Get(context.Background(), offboard.RunID(diego, "HR-1002")); !errors.Is(err, offboard.ErrNoRun) {
 		t.Fatalf("a dry run wrote the journal: %v", err)
 	}
 }
@@ -254,7 +254,7 @@ func TestOffboardCrashResume(t *testing.T) {
 	if !res.IsError {
 		t.Fatalf("a crashed run reported success: %s", text(res))
 	}
-	runID := offboardRunID(diego, "HR-1005")
+	runID := offboard.RunID(diego, "HR-1005")
 	if got := e.mutations().minus(before); got.String() != (mutations{"PATCH /users/{id}": 1}).String() {
 		t.Fatalf("before the crash: %v, want only the block", got)
 	}

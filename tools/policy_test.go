@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/msidm/msidm/offboard"
+
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/msidm/msidm/policy"
@@ -30,7 +32,7 @@ var mutatingCalls = map[string]map[string]any{
 	"update_ads_user":       {"user": "adele.vance@contoso.example", "job_title": "Probe"},
 	"deactivate_ads_user":   {"user": "adele.vance@contoso.example"},
 	"offboard_everywhere":   {"people": []any{"adele.vance@contoso.example"}, "reason": "TICKET-1"},
-	"offboard_resume":       {"run_id": offboardRunID("adele.vance@contoso.example", "TICKET-1")}, // recorded, unconfirmed, by the call above
+	"offboard_resume":       {"run_id": offboard.RunID("adele.vance@contoso.example", "TICKET-1")}, // recorded, unconfirmed, by the call above
 }
 
 // recordingRefuser is a human who always says no, and remembers what they were shown.

@@ -126,14 +126,9 @@ func (c *SOAPClient) envelope(op, accessToken string, body func(*etree.Element))
 	return doc.WriteToBytes()
 }
 
-// parseResponse finds <op>Response or a fault in a response envelope.
-func parseResponse(op string, status int, httpTracking string, raw []byte) (*etree.Element, error) {
-	out, _, err := parseResponseTracking(op, status, httpTracking, raw)
-	return out, err
-}
-
-// parseResponseTracking is parseResponse that also reports the TrackingId: the s:Header
-// TrackingId, else the HTTP header, else (for a header-less fault) the fault detail's.
+// parseResponseTracking finds <op>Response or a fault in a response envelope, and reports the
+// TrackingId: the s:Header TrackingId, else the HTTP header, else (for a header-less fault)
+// the fault detail's.
 func parseResponseTracking(op string, status int, httpTracking string, raw []byte) (*etree.Element, string, error) {
 	tracking := httpTracking
 	doc := etree.NewDocument()

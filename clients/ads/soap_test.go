@@ -32,7 +32,7 @@ func shared(t *testing.T, rel string) []byte {
 }
 
 func TestDecodeOfficialGetUser(t *testing.T) {
-	resp, err := parseResponse("GetUser", 200, "", shared(t, "examples/GetUser.response.xml"))
+	resp, _, err := parseResponseTracking("GetUser", 200, "", shared(t, "examples/GetUser.response.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestDecodeOfficialGetUser(t *testing.T) {
 
 func TestDecodeRecordedGetUser(t *testing.T) {
 	// A real (anonymised) capture from a public SDK test suite: different indentation, real ids.
-	resp, err := parseResponse("GetUser", 200, "", shared(t, "samples/digivizer_get_user_success_response.xml"))
+	resp, _, err := parseResponseTracking("GetUser", 200, "", shared(t, "samples/digivizer_get_user_success_response.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func FuzzParseResponse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		resp, err := parseResponse("GetUser", 200, "", raw)
+		resp, _, err := parseResponseTracking("GetUser", 200, "", raw)
 		if err == nil && resp != nil {
 			_, _ = decodeUser(child(resp, nsService, "User"))
 			for _, re := range children(child(resp, nsService, "CustomerRoles"), nsEntities, "CustomerRole") {
@@ -403,7 +403,7 @@ func BenchmarkDecodeGetUser(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
-		resp, err := parseResponse("GetUser", 200, "", raw)
+		resp, _, err := parseResponseTracking("GetUser", 200, "", raw)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -92,8 +92,6 @@ func newFakeIDP(t *testing.T) *fakeIDP {
 	return f
 }
 
-func (f *fakeIDP) tokenURL() string { return TokenURL(f.srv.URL, testTenant) }
-
 func (f *fakeIDP) calls(grant string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -12,20 +12,14 @@ package connect_test
 // sandbox sub-benchmark) include them; each benchmark says what it subtracts.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,6 +34,7 @@ import (
 	"github.com/msidm/msidm/sandbox"
 	"github.com/msidm/msidm/sandbox/chaos"
 	"github.com/msidm/msidm/sandbox/demo"
+	"github.com/msidm/msidm/sandbox/sandboxtest"
 )
 
 // benchSandbox starts a sandbox on tenant with cfg injected and builds the clients asked for.
@@ -230,57 +225,11 @@ func graphListing(b *testing.B, cl *connect.Clients) {
 	b.ReportMetric(float64(peak.Load()-base)/mb, "heap_client_MB")
 }
 
-var (
-	msidmOnce sync.Once
-	msidmBin  string
-	msidmErr  error
-)
-
-// externalSandbox builds cmd/msidm once, runs 'msidm sandbox --print-env args…' as a child
-// process for the rest of the benchmark, and builds Graph and Ads clients from the MSIDM_*
-// lines it prints.
+// externalSandbox runs 'msidm sandbox --print-env args…' as a child process for the rest of
+// the benchmark, and builds Graph and Ads clients from the MSIDM_* lines it prints.
 func externalSandbox(b *testing.B, args ...string) *connect.Clients {
 	b.Helper()
-	msidmOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "msidm-bench")
-		if err != nil {
-			msidmErr = err
-			return
-		}
-		msidmBin = filepath.Join(dir, "msidm")
-		if out, err := exec.Command("go", "build", "-o", msidmBin, "github.com/msidm/msidm/cmd/msidm").CombinedOutput(); err != nil {
-			msidmErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if msidmErr != nil {
-		b.Fatal(msidmErr)
-	}
-	cmd := exec.Command(msidmBin, append([]string{"sandbox", "--print-env", "--log-level", "warn"}, args...)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MSIDM_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	env := map[string]string{}
-	sc := bufio.NewScanner(stdout)
-	for len(env) < 9 && sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			env[k] = v
-		}
-	}
-	if _, ok := env["MSIDM_ADS_REFRESH_TOKEN"]; !ok {
-		b.Fatalf("msidm sandbox printed %v", env)
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	env := sandboxtest.Start(b, append([]string{"--log-level", "warn"}, args...)...).Env
 	customer, _ := strconv.ParseInt(env["MSIDM_ADS_CUSTOMER_ID"], 10, 64)
 	cl, err := connect.Build(connect.Settings{
 		AuthorityURL: env["MSIDM_AUTHORITY_URL"], GraphURL: env["MSIDM_GRAPH_URL"], AdsURL: env["MSIDM_ADS_URL"],

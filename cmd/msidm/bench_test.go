@@ -24,7 +24,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,34 +31,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/msidm/msidm/sandbox/sandboxtest"
+
 	"github.com/msidm/msidm/sandbox"
 )
 
-var (
-	benchBuildOnce sync.Once
-	benchBinPath   string
-	benchBuildErr  error
-)
-
-// benchBinary builds cmd/msidm once per benchmark run.
-func benchBinary(b *testing.B) string {
-	b.Helper()
-	benchBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "msidm-bench")
-		if err != nil {
-			benchBuildErr = err
-			return
-		}
-		benchBinPath = filepath.Join(dir, "msidm")
-		if out, err := exec.Command("go", "build", "-o", benchBinPath, ".").CombinedOutput(); err != nil {
-			benchBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if benchBuildErr != nil {
-		b.Fatal(benchBuildErr)
-	}
-	return benchBinPath
-}
+// benchBinary is the built cmd/msidm.
+func benchBinary(b *testing.B) string { return sandboxtest.Binary(b) }
 
 // benchMode says how a started msidm reaches its backends.
 type benchMode struct {

@@ -16,56 +16,27 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/msidm/msidm/sandbox/sandboxtest"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds cmd/msidm once per test run.
+// binary is the built cmd/msidm; end-to-end tests are skipped with -short.
 func binary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test builds the binary; skipped with -short")
 	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "msidm-e2e")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "msidm")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return sandboxtest.Binary(t)
 }
 
-// cleanEnv is the test process environment without MSIDM_* settings, so a developer's own
-// configuration cannot leak into the subprocess.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MSIDM_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+// cleanEnv is the test process environment without MSIDM_* settings.
+func cleanEnv() []string { return sandboxtest.CleanEnv() }
 
 // testEnv is cleanEnv plus a private state directory for the audit log and tokens.
 func testEnv(t *testing.T) []string {

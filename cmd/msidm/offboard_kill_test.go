@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"os/exec"
@@ -14,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/msidm/msidm/sandbox/sandboxtest"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
@@ -30,16 +30,16 @@ import (
 func TestE2EOffboardSurvivesKill9(t *testing.T) {
 	bin := binary(t)
 	started := time.Now()
-	sb := startSandboxProcess(t, bin, "--latency", "150ms")
+	sb := sandboxtest.Start(t, "--control", "--latency", "150ms")
 	env := append(cleanEnv(), "MSIDM_STATE_DIR="+t.TempDir())
-	env = append(env, sb.env...)
+	env = append(env, sb.Lines...)
 
 	const person, ticket = "diego.siciliani@contoso.example", "HR-KILL-9"
 	args := map[string]any{"people": []any{person}, "reason": ticket, "entra": "disable_and_delete",
 		"revoke_sessions": true, "remove_groups": true, "remove_licenses": true, "ads": "deactivate",
 		"set_leave_date": "2026-03-31"}
 	runID := offboard.RunID(person, ticket)
-	base := sb.calls(t)
+	base := calls(t, sb)
 
 	// First process: the call runs until the first PATCH (block sign-in) reached Graph, then
 	// the process is killed without a chance to write anything more.
@@ -56,7 +56,7 @@ func TestE2EOffboardSurvivesKill9(t *testing.T) {
 		first <- callResult{res, err}
 	}()
 	deadline := time.Now().Add(time.Minute)
-	for sb.calls(t).graph["PATCH /users/{id}"] == base.graph["PATCH /users/{id}"] {
+	for calls(t, sb).graph["PATCH /users/{id}"] == base.graph["PATCH /users/{id}"] {
 		select {
 		case r := <-first:
 			t.Fatalf("offboard_everywhere ended before any PATCH: %v %s", r.err, resultText(r.res))
@@ -70,7 +70,7 @@ func TestE2EOffboardSurvivesKill9(t *testing.T) {
 	if err := cmd1.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9: %v", err)
 	}
-	atKill := minusCounts(sb.calls(t).mutations(), base.mutations())
+	atKill := minusCounts(calls(t, sb).mutations(), base.mutations())
 	select {
 	case r := <-first:
 		if r.err == nil && !r.res.IsError {
@@ -147,83 +147,11 @@ func TestE2EOffboardSurvivesKill9(t *testing.T) {
 		want["graph DELETE /groups/{id}/members/{memberId}/$ref"] == 0 {
 		t.Fatalf("the plan lacks steps: %v", want)
 	}
-	got := minusCounts(sb.calls(t).mutations(), base.mutations())
+	got := minusCounts(calls(t, sb).mutations(), base.mutations())
 	if !maps.Equal(got, want) {
 		t.Errorf("mutating requests across the kill and the continuation %v, want one per step %v (before the kill: %v)", got, want, atKill)
 	}
 	t.Logf("total %v; mutations %v", time.Since(started).Round(time.Millisecond), got)
-}
-
-// sandboxProcess is a running 'msidm sandbox --control --print-env'.
-type sandboxProcess struct {
-	env     []string // the MSIDM_* lines it printed
-	control string   // root of its control API
-}
-
-// startSandboxProcess runs the emulators as a process of their own, so they outlive any
-// msidm serve pointed at them; it is killed when the test ends.
-func startSandboxProcess(t *testing.T, bin string, flags ...string) *sandboxProcess {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"sandbox", "--control", "--print-env", "--log-format", "json"}, flags...)...)
-	cmd.Env = cleanEnv()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sp := &sandboxProcess{}
-	envDone, controlDone := make(chan []string, 1), make(chan string, 1)
-	go func() {
-		var lines []string
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "MSIDM_") {
-				lines = append(lines, sc.Text())
-			}
-			if strings.HasPrefix(sc.Text(), "MSIDM_ADS_REFRESH_TOKEN=") {
-				break
-			}
-		}
-		envDone <- lines
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		sent := false
-		for sc.Scan() {
-			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && !sent {
-				if u, ok := rec["control"].(string); ok {
-					controlDone <- u
-					sent = true
-				}
-			}
-		}
-		if !sent {
-			close(controlDone)
-		}
-	}()
-	select {
-	case sp.env = <-envDone:
-	case <-time.After(30 * time.Second):
-		t.Fatal("msidm sandbox printed no environment")
-	}
-	select {
-	case sp.control = <-controlDone:
-	case <-time.After(30 * time.Second):
-	}
-	if sp.control == "" || len(sp.env) < 9 {
-		t.Fatalf("msidm sandbox: control %q, env %v", sp.control, sp.env)
-	}
-	return sp
 }
 
 // callCounts is GET /calls of the control API.
@@ -232,9 +160,9 @@ type callCounts struct {
 	ads   map[string]int
 }
 
-func (sp *sandboxProcess) calls(t *testing.T) callCounts {
+func calls(t *testing.T, sp *sandboxtest.Process) callCounts {
 	t.Helper()
-	resp, err := http.Get(sp.control + "/calls")
+	resp, err := http.Get(sp.Control + "/calls")
 	if err != nil {
 		t.Fatalf("GET /calls: %v", err)
 	}

@@ -65,11 +65,14 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	catalogue, err := tools.Select(tools.All(&tools.Deps{}), tools.Selection{Toolsets: cfg.Toolsets, Tools: cfg.Tools})
+	// The catalogue is built once: handlers read deps when they run, so the clients, gate and
+	// stores filled in below are the ones they use.
+	deps := &tools.Deps{Redactor: red, Logger: logger}
+	selected, err := tools.Select(tools.All(deps), tools.Selection{Toolsets: cfg.Toolsets, Tools: cfg.Tools})
 	if err != nil {
 		return err
 	}
-	needEntra, needAds := systemsUsed(catalogue)
+	needEntra, needAds := systemsUsed(selected)
 	if err := cfg.resolve(needEntra, needAds); err != nil {
 		return err
 	}
@@ -91,7 +94,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	red.Add(cfg.ClientSecret, cfg.AdsDeveloperToken, cfg.AdsRefreshToken, cfg.HTTPToken)
 
-	deps := &tools.Deps{AdsCustomerID: cfg.AdsCustomerID, Redactor: red, Logger: logger}
+	deps.AdsCustomerID = cfg.AdsCustomerID
 	if err := connect(ctx, &cfg, deps, needEntra, needAds, red, logger); err != nil {
 		return err
 	}
@@ -116,10 +119,6 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		defer ln.Close()
 	}
 	approvals, err := newConfirmer(ctx, cfg, gate, deps, ln, red, logger)
-	if err != nil {
-		return err
-	}
-	selected, err := tools.Select(tools.All(deps), tools.Selection{Toolsets: cfg.Toolsets, Tools: cfg.Tools})
 	if err != nil {
 		return err
 	}

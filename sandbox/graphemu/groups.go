@@ -254,17 +254,11 @@ type dirObject struct {
 
 // listGroups serves GET /v1.0/groups: $top (≤ 999), $select and skiptoken paging like users.
 func (s *Server) listGroups(x *exchange) *graphError {
-	match, gerr := groupFilter(queryValue(x.r, "$filter"))
+	top, sel, after, gerr := s.collectionQuery(x.r, "$filter")
 	if gerr != nil {
 		return gerr
 	}
-	// The shared collection parser refuses $filter; the group filter was taken above, and
-	// next links are still built from the original request, so they keep it.
-	r := x.r.Clone(x.r.Context())
-	q := r.URL.Query()
-	q.Del("$filter")
-	r.URL.RawQuery = q.Encode()
-	top, sel, after, gerr := s.collectionQuery(r)
+	match, gerr := groupFilter(queryValue(x.r, "$filter"))
 	if gerr != nil {
 		return gerr
 	}
@@ -313,7 +307,8 @@ func (s *Server) groupByID(id string) *group {
 
 // collectionQuery reads $top, $select and $skiptoken of a directoryObject collection; other
 // options are not emulated there.
-func (s *Server) collectionQuery(r *http.Request) (int, dirSelection, string, *graphError) {
+// allowed names the query options the caller handles itself (e.g. "$filter" for groups).
+func (s *Server) collectionQuery(r *http.Request, allowed ...string) (int, dirSelection, string, *graphError) {
 	opts, gerr := systemQueryOptions(r)
 	if gerr != nil {
 		return 0, dirSelection{}, "", gerr
@@ -323,7 +318,7 @@ func (s *Server) collectionQuery(r *http.Request) (int, dirSelection, string, *g
 		return 0, dirSelection{}, "", gerr
 	}
 	for _, o := range []string{"$filter", "$search", "$orderby", "$expand", "$count"} {
-		if _, ok := opts[o]; ok {
+		if _, ok := opts[o]; ok && !slices.Contains(allowed, o) {
 			return 0, dirSelection{}, "", errUnsupportedQuery()
 		}
 	}
